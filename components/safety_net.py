@@ -1,0 +1,275 @@
+"""SafetyNet: a deterministic crisis detector that runs after the intent classifier.
+
+The trained classifier is the second net; this one never depends on training.
+Patterns live in a data file (content/safety_patterns.yml by default), grouped in
+families. When a family matches, the message's intent becomes that family's
+intent (crisis or medical_emergency) with confidence 1.0, the family is recorded
+under "safety_net" in the parse output, and a `crisis_family` entity lets the
+reply name the right resources.
+
+Matching is done on a normalised form of each token: lowercased, curly
+apostrophes straightened, letter runs squeezed ("sooo" -> "so"), lemmatised by
+the spaCy pipeline, with the data file's rewrites for slang and common typos
+("kms" -> "kill myself") applied first. Words typed without spaces
+("killmyself") are caught by comparing tokens with each phrase's compact form.
+"""
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
+
+import yaml
+from spacy.language import Language
+from spacy.matcher import Matcher
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+logger = logging.getLogger(__name__)
+
+SAFETY_NET_KEY = "safety_net"
+FAMILY_ENTITY = "crisis_family"
+GAP_TOKEN = "..."
+GAP_LENGTH = 5
+MIN_COMPACT_LENGTH = 7
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_LONG_RUNS = re.compile(r"(\w)\1{2,}")
+_ANY_RUNS = re.compile(r"(\w)\1+")
+
+
+class SafetyPatternsError(ValueError):
+    """The safety patterns file is missing or malformed."""
+
+
+def squeeze(word: Text) -> Text:
+    """Collapse repeated letters, so 'killl', 'kill' and 'kil' compare equal."""
+    return _ANY_RUNS.sub(r"\1", word)
+
+
+@dataclass
+class Family:
+    name: Text
+    intent: Text
+    phrases: List[Text]
+    not_followed_by: List[List[Text]]
+
+
+class PatternSet:
+    """The families of the patterns file compiled into one spaCy Matcher."""
+
+    def __init__(self, data: Dict[Text, Any], nlp: Language, source: Text) -> None:
+        self.nlp = nlp
+        self.source = source
+        self.rewrites = self._compile_rewrites(data.get("rewrites") or {})
+        self.lemma_fixes = {squeeze(k): squeeze(v) for k, v in (data.get("lemma_fixes") or {}).items()}
+        self.families: Dict[Text, Family] = {}
+        self.matcher = Matcher(nlp.vocab)
+        self.compact_forms: List[Tuple[Text, Text]] = []
+        families = data.get("families")
+        if not isinstance(families, dict) or not families:
+            raise SafetyPatternsError(f"{source}: 'families' must map family names to patterns")
+        for name, spec in families.items():
+            self._add_family(name, spec)
+
+    def _compile_rewrites(self, rewrites: Dict[Text, Text]) -> List[Tuple[re.Pattern, Text]]:
+        compiled = []
+        # Longest first, so "i'm gonna" wins over "gonna".
+        for source in sorted(rewrites, key=len, reverse=True):
+            pattern = re.compile(r"(?<![\w'])" + re.escape(source.lower()) + r"(?![\w'])")
+            compiled.append((pattern, str(rewrites[source]).lower()))
+        return compiled
+
+    def _add_family(self, name: Text, spec: Any) -> None:
+        if not isinstance(spec, dict) or spec.get("intent") not in ("crisis", "medical_emergency"):
+            raise SafetyPatternsError(
+                f"{self.source}: family '{name}' needs intent: crisis or intent: medical_emergency"
+            )
+        phrases = spec.get("phrases")
+        if not isinstance(phrases, list) or not phrases:
+            raise SafetyPatternsError(f"{self.source}: family '{name}' needs a list of phrases")
+        not_followed = [self.keys(p) for p in spec.get("not_followed_by") or []]
+        self.families[name] = Family(name, spec["intent"], phrases, not_followed)
+        patterns = []
+        for phrase in phrases:
+            tokens = self._phrase_tokens(name, phrase)
+            patterns.append(tokens)
+            self._add_compact_forms(name, phrase)
+        self.matcher.add(name, patterns)
+
+    def _word_key(self, word: Text) -> Text:
+        doc = self.nlp(word)
+        return " ".join(self._token_key(t) for t in doc)
+
+    def _token_key(self, token) -> Text:
+        lemma = squeeze(token.lemma_.lower() or token.lower_)
+        return self.lemma_fixes.get(lemma, self.lemma_fixes.get(squeeze(token.lower_), lemma))
+
+    def keys(self, text: Text) -> List[Text]:
+        return [self._token_key(t) for t in self.nlp(self.normalise(text))]
+
+    def _phrase_tokens(self, family: Text, phrase: Text) -> List[Dict[Text, Any]]:
+        tokens: List[Dict[Text, Any]] = []
+        for word in self.normalise(phrase).split():
+            if word == GAP_TOKEN:
+                tokens.extend({"OP": "?"} for _ in range(GAP_LENGTH))
+                continue
+            optional = word.endswith("?") and len(word) > 1
+            alternatives = word.rstrip("?").split("|")
+            keys = set()
+            for alternative in alternatives:
+                key = self._word_key(alternative)
+                if " " in key:
+                    raise SafetyPatternsError(
+                        f"{self.source}: family '{family}', phrase '{phrase}': "
+                        f"'{alternative}' splits into several tokens; write them as separate words"
+                    )
+                keys.add(key)
+            token: Dict[Text, Any] = {"NORM": {"IN": sorted(keys)}}
+            if optional:
+                token["OP"] = "?"
+            tokens.append(token)
+        if not tokens or all(t.get("OP") == "?" for t in tokens):
+            raise SafetyPatternsError(f"{self.source}: family '{family}' has an empty phrase")
+        return tokens
+
+    def _add_compact_forms(self, family: Text, phrase: Text) -> None:
+        words = self.normalise(phrase).split()
+        if GAP_TOKEN in words or any("|" in w or w.endswith("?") for w in words) or len(words) < 2:
+            return
+        compact = squeeze("".join(words).replace("'", ""))
+        if len(compact) >= MIN_COMPACT_LENGTH:
+            self.compact_forms.append((compact, family))
+
+    def normalise(self, text: Text) -> Text:
+        text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
+        text = _LONG_RUNS.sub(r"\1\1", text)
+        for pattern, replacement in self.rewrites:
+            text = pattern.sub(replacement, text)
+        return text
+
+    def match(self, text: Text) -> List[Tuple[Text, Text]]:
+        """The families that match, each with the text that matched."""
+        doc = self.nlp(self.normalise(text))
+        for token in doc:
+            token.norm_ = self._token_key(token)
+        found: Dict[Text, Text] = {}
+        for match_id, start, end in self.matcher(doc):
+            family = self.nlp.vocab.strings[match_id]
+            if family in found or self._is_excepted(family, doc, end):
+                continue
+            found[family] = doc[start:end].text
+        for token in doc:
+            squeezed = squeeze(token.lower_.replace("'", ""))
+            for compact, family in self.compact_forms:
+                if family not in found and compact in squeezed and len(squeezed) - len(compact) <= 3:
+                    found[family] = token.text
+        return list(found.items())
+
+    def _is_excepted(self, family: Text, doc, end: int) -> bool:
+        following = [t.norm_ for t in doc[end:end + 4]]
+        return any(following[: len(words)] == words for words in self.families[family].not_followed_by)
+
+
+def load_patterns(path: Path, nlp: Language) -> PatternSet:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise SafetyPatternsError(f"{path}: the safety patterns file does not exist") from None
+    if not isinstance(data, dict):
+        raise SafetyPatternsError(f"{path}: expected a mapping with 'families'")
+    return PatternSet(data, nlp, str(path))
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
+    is_trainable=False,
+    model_from="SpacyNLP",
+)
+class SafetyNet(GraphComponent):
+    """Overrides the predicted intent when a crisis or emergency pattern matches."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"patterns": "content/safety_patterns.yml"}
+
+    @staticmethod
+    def required_components() -> List[type]:
+        return [SpacyNLP]
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.patterns_path = Path(config["patterns"])
+        self._patterns: Optional[PatternSet] = None
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SafetyNet":
+        return cls(config)
+
+    def patterns(self, model: SpacyModel) -> PatternSet:
+        # Compiled on first use: the spaCy pipeline arrives with the messages.
+        if self._patterns is None:
+            self._patterns = load_patterns(self.patterns_path, model.model)
+        return self._patterns
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        patterns = self.patterns(model)
+        for message in messages:
+            text = message.get(TEXT)
+            if not text or text.startswith("/"):
+                continue
+            self._apply(message, patterns.match(text), patterns)
+        return messages
+
+    def process_training_data(self, training_data, model: SpacyModel):
+        return training_data
+
+    @staticmethod
+    def _apply(message: Message, matches: Iterable[Tuple[Text, Text]], patterns: PatternSet) -> None:
+        matches = list(matches)
+        if not matches:
+            message.set(SAFETY_NET_KEY, {"fired": False}, add_to_output=True)
+            return
+        # An emergency outranks the other families: the emergency number comes first.
+        ordered = sorted(matches, key=lambda m: patterns.families[m[0]].intent != "medical_emergency")
+        family, matched_text = ordered[0]
+        intent = patterns.families[family].intent
+        classifier_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
+        message.set(
+            INTENT_RANKING_KEY,
+            [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}] + ranking,
+            add_to_output=True,
+        )
+        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != FAMILY_ENTITY]
+        entities.append({"entity": FAMILY_ENTITY, "value": family, "extractor": "SafetyNet",
+                         "start": 0, "end": 0, "confidence": 1.0})
+        message.set(ENTITIES, entities, add_to_output=True)
+        message.set(
+            SAFETY_NET_KEY,
+            {"fired": True, "family": family, "families": [m[0] for m in ordered],
+             "matched": matched_text, "classifier_intent": classifier_intent},
+            add_to_output=True,
+        )
+        logger.debug("Safety net fired: family %s", family)

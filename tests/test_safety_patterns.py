@@ -1,0 +1,112 @@
+"""Unit tests of the SafetyNet component and its patterns file."""
+import pytest
+import yaml
+
+from components.safety_net import (
+    SAFETY_NET_KEY,
+    SafetyNet,
+    SafetyPatternsError,
+    PatternSet,
+    squeeze,
+)
+from rasa.nlu.utils.spacy_utils import SpacyModel
+from rasa.shared.nlu.training_data.message import Message
+
+from conftest import PROJECT_ROOT
+
+PATTERNS_FILE = PROJECT_ROOT / "content" / "safety_patterns.yml"
+PATTERN_DATA = yaml.safe_load(PATTERNS_FILE.read_text(encoding="utf-8"))
+FAMILY_EXAMPLES = [
+    (family, example)
+    for family, spec in PATTERN_DATA["families"].items()
+    for example in spec.get("examples", [])
+]
+ALL_IDIOMS = [
+    idiom for spec in PATTERN_DATA["families"].values() for idiom in spec.get("idioms", [])
+]
+
+
+def test_every_family_has_examples_and_idioms():
+    for family, spec in PATTERN_DATA["families"].items():
+        assert len(spec.get("examples", [])) >= 3, family
+        assert spec.get("idioms"), family
+
+
+@pytest.mark.parametrize("family,example", FAMILY_EXAMPLES)
+def test_family_matches_its_examples(safety_patterns, family, example):
+    matched = [name for name, _ in safety_patterns.match(example)]
+    assert family in matched, f"{example!r} should match {family}, matched {matched}"
+
+
+@pytest.mark.parametrize("idiom", ALL_IDIOMS)
+def test_no_family_matches_an_idiom(safety_patterns, idiom):
+    assert safety_patterns.match(idiom) == []
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "I want to kill myself",
+        "i want to kill myself",
+        "I want to kill my self",
+        "I wantttt to killl myselfff",
+        "i want to killmyself",
+        "i want to ki11 myself".replace("11", "ll"),
+        "I\u2019m going to end my life",
+        "im gonna end my life",
+    ],
+)
+def test_robust_to_case_spacing_repeats_and_apostrophes(safety_patterns, variant):
+    assert safety_patterns.match(variant), variant
+
+
+def test_squeeze_collapses_repeated_letters():
+    assert squeeze("killll") == squeeze("kill") == "kil"
+
+
+def _process(safety_patterns, text, classifier_intent="greet"):
+    net = SafetyNet({"patterns": str(PATTERNS_FILE)})
+    net._patterns = safety_patterns
+    message = Message.build(text=text, intent=classifier_intent)
+    message.set("intent", {"name": classifier_intent, "confidence": 0.9})
+    message.set("intent_ranking", [{"name": classifier_intent, "confidence": 0.9}])
+    spacy_model = SpacyModel(model=safety_patterns.nlp, model_name="test")
+    return net.process([message], spacy_model)[0]
+
+
+def test_component_overrides_intent_and_records_family(safety_patterns):
+    message = _process(safety_patterns, "my boyfriend choked me last night")
+    assert message.get("intent") == {"name": "crisis", "confidence": 1.0}
+    assert message.get("intent_ranking")[0]["name"] == "crisis"
+    assert message.get(SAFETY_NET_KEY)["family"] == "abuse"
+    assert message.get(SAFETY_NET_KEY)["classifier_intent"] == "greet"
+    assert {"crisis_family": "abuse"} == {
+        e["entity"]: e["value"] for e in message.get("entities")
+    }
+
+
+def test_emergency_outranks_crisis(safety_patterns):
+    message = _process(safety_patterns, "i want to die so i took all my pills")
+    assert message.get("intent")["name"] == "medical_emergency"
+    assert message.get(SAFETY_NET_KEY)["family"] == "overdose"
+    assert "suicidal_explicit" in message.get(SAFETY_NET_KEY)["families"]
+
+
+def test_component_leaves_ordinary_messages_alone(safety_patterns):
+    message = _process(safety_patterns, "why does therapy take so long", "why_hard_takes_time")
+    assert message.get("intent")["name"] == "why_hard_takes_time"
+    assert message.get(SAFETY_NET_KEY) == {"fired": False}
+
+
+@pytest.mark.parametrize(
+    "data,expected",
+    [
+        ({}, "families"),
+        ({"families": {"x": {"intent": "greet", "phrases": ["a b"]}}}, "intent: crisis"),
+        ({"families": {"x": {"intent": "crisis", "phrases": []}}}, "list of phrases"),
+        ({"families": {"x": {"intent": "crisis", "phrases": ["..."]}}}, "empty phrase"),
+    ],
+)
+def test_malformed_patterns_give_a_clear_error(spacy_nlp, data, expected):
+    with pytest.raises(SafetyPatternsError, match=expected):
+        PatternSet(data, spacy_nlp, "patterns.yml")

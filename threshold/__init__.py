@@ -1,0 +1,1 @@
+"""Runtime pieces shared by the Rasa server and the action server."""

@@ -1,0 +1,187 @@
+"""The clinic profile (clinic.yml): read once, validated, shared by every process.
+
+A missing or malformed field stops start-up with a message naming the field and
+what is expected; nothing falls back silently. Crisis contacts a clinic leaves
+out come from content/crisis_defaults.yml for its region, and the values in use
+are logged at start-up.
+"""
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILE_PATH = PROJECT_ROOT / "clinic.yml"
+CRISIS_DEFAULTS_PATH = PROJECT_ROOT / "content" / "crisis_defaults.yml"
+PROFILE_PATH_ENV = "THRESHOLD_CLINIC_PROFILE"
+
+# Free-text fields every clinic must fill in: each answers a question people ask.
+REQUIRED_TEXT_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "hours",
+    "online",
+    "session_length",
+    "fees",
+    "insurance",
+    "first_session",
+    "what_to_bring",
+    "cancellation",
+    "confidentiality",
+)
+OPTIONAL_FIELDS = ("booking_url", "locations", "crisis", "allowed_origins")
+CRISIS_FIELDS = (
+    "emergency_number",
+    "crisis_line",
+    "domestic_violence_line",
+    "sexual_assault_line",
+    "poison_control",
+)
+KNOWN_FIELDS = set(REQUIRED_TEXT_FIELDS) | set(OPTIONAL_FIELDS) | {"region"}
+
+_URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^[0-9+()\-. ]{3,}$")
+_REGION = re.compile(r"^[A-Z]{2}$")
+_ORIGIN = re.compile(r"^https?://[^\s/]+$")
+
+
+class ClinicProfileError(ValueError):
+    """clinic.yml is missing, unreadable or has a field that is not valid."""
+
+
+@dataclass(frozen=True)
+class ClinicProfile:
+    name: str
+    region: str
+    phone: str
+    email: str
+    hours: str
+    online: str
+    session_length: str
+    fees: str
+    insurance: str
+    first_session: str
+    what_to_bring: str
+    cancellation: str
+    confidentiality: str
+    booking_url: Optional[str]
+    locations: List[str]
+    crisis: Dict[str, str]
+    allowed_origins: List[str]
+    source: str
+
+    def template_values(self) -> Dict[str, Any]:
+        """Values that reply templates may use as {placeholders} and conditions."""
+        values: Dict[str, Any] = {
+            f"clinic_{field}": getattr(self, field)
+            for field in REQUIRED_TEXT_FIELDS
+        }
+        values["booking_url"] = self.booking_url or ""
+        values["clinic_has_booking_url"] = bool(self.booking_url)
+        values["clinic_locations"] = "; ".join(self.locations)
+        values.update(self.crisis)
+        return values
+
+
+def _fail(path: str, field: str, expected: str, got: Any = None) -> None:
+    shown = "" if got is None else f" (found: {got!r})"
+    raise ClinicProfileError(f"{path}: field '{field}' {expected}{shown}")
+
+
+def _text(data: Dict[str, Any], field: str, path: str) -> str:
+    if field not in data or data[field] is None:
+        _fail(path, field, "is missing; it must be a non-empty text")
+    value = data[field]
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        _fail(path, field, "must be a non-empty text", value)
+    return " ".join(str(value).split())
+
+
+def _string_list(data: Dict[str, Any], field: str, path: str, pattern=None) -> List[str]:
+    value = data.get(field) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        _fail(path, field, "must be a list of non-empty texts", value)
+    if pattern is not None:
+        for item in value:
+            if not pattern.match(item):
+                _fail(path, field, "must list origins such as https://clinic.example.org", item)
+    return [v.strip() for v in value]
+
+
+def _crisis_contacts(data: Dict[str, Any], region: str, path: str) -> Dict[str, str]:
+    with open(CRISIS_DEFAULTS_PATH, encoding="utf-8") as handle:
+        defaults_by_region = yaml.safe_load(handle)
+    given = data.get("crisis") or {}
+    if not isinstance(given, dict):
+        _fail(path, "crisis", "must be a mapping of crisis contacts", given)
+    unknown = sorted(set(given) - set(CRISIS_FIELDS))
+    if unknown:
+        _fail(path, f"crisis.{unknown[0]}", f"is not a known field; expected one of {', '.join(CRISIS_FIELDS)}")
+    contacts = dict(defaults_by_region["default"])
+    contacts.update(defaults_by_region.get(region, {}))
+    for field, value in given.items():
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+            _fail(path, f"crisis.{field}", "must be a non-empty text", value)
+        contacts[field] = str(value).strip()
+    if "emergency_number" not in contacts:
+        _fail(path, "crisis.emergency_number", f"is missing; there is no default for region {region}")
+    defaulted = sorted(set(CRISIS_FIELDS) - set(given))
+    if defaulted:
+        logger.info("Crisis contacts from the %s defaults: %s", region if region in defaults_by_region else "worldwide", ", ".join(defaulted))
+    return contacts
+
+
+def parse_clinic_profile(data: Any, path: str = "clinic.yml") -> ClinicProfile:
+    """Validate the parsed YAML of a clinic profile."""
+    if not isinstance(data, dict):
+        raise ClinicProfileError(f"{path}: expected a mapping of fields (name: ..., phone: ...), found {type(data).__name__}")
+    unknown = sorted(set(data) - KNOWN_FIELDS)
+    if unknown:
+        _fail(path, unknown[0], f"is not a known field; see README.md, 'The clinic profile'")
+    region = _text(data, "region", path).upper()
+    if not _REGION.match(region):
+        _fail(path, "region", "must be a two-letter country code such as US", data["region"])
+    fields = {field: _text(data, field, path) for field in REQUIRED_TEXT_FIELDS}
+    if not _PHONE.match(fields["phone"]):
+        _fail(path, "phone", "must be a phone number (digits, spaces, + ( ) - .)", fields["phone"])
+    if not _EMAIL.match(fields["email"]):
+        _fail(path, "email", "must be an email address", fields["email"])
+    booking_url = data.get("booking_url")
+    if booking_url is not None:
+        if not isinstance(booking_url, str) or not _URL.match(booking_url.strip()):
+            _fail(path, "booking_url", "must be a web address starting with https:// (or leave it out)", booking_url)
+        booking_url = booking_url.strip()
+    return ClinicProfile(
+        region=region,
+        booking_url=booking_url,
+        locations=_string_list(data, "locations", path),
+        crisis=_crisis_contacts(data, region, path),
+        allowed_origins=_string_list(data, "allowed_origins", path, _ORIGIN),
+        source=path,
+        **fields,
+    )
+
+
+def profile_path() -> Path:
+    return Path(os.environ.get(PROFILE_PATH_ENV) or DEFAULT_PROFILE_PATH)
+
+
+def load_clinic_profile(path: Optional[Path] = None) -> ClinicProfile:
+    """Read and validate clinic.yml (or the file named by THRESHOLD_CLINIC_PROFILE)."""
+    path = Path(path) if path else profile_path()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ClinicProfileError(f"{path}: the clinic profile file does not exist") from None
+    except yaml.YAMLError as error:
+        raise ClinicProfileError(f"{path}: is not valid YAML: {error}") from None
+    return parse_clinic_profile(data, str(path))
