@@ -1,16 +1,86 @@
+"""Shared fixtures: the trained model, a running action server, conversations."""
+import asyncio
+import logging
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
+import uuid
 from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.chdir(PROJECT_ROOT)
 
 SPACY_PIPELINE = PROJECT_ROOT / ".spacy" / "en_threshold"
 MODEL_PATH = PROJECT_ROOT / "models" / "threshold.tar.gz"
+VENV_BIN = Path(sys.executable).parent
+ARTICLE_TOPICS = [
+    "purpose_goals",
+    "how_it_works",
+    "why_hard_takes_time",
+    "behavior_self_control",
+    "transference",
+    "using_experiences",
+    "feeling_stuck",
+    "research_effectiveness",
+    "knowing_it_works",
+    "when_complete",
+]
+CRISIS_REPLIES = {"utter_crisis", "utter_medical_emergency"}
+
+# Figures measured during the run, printed at the end (see pytest_terminal_summary).
+MEASUREMENTS: Dict[str, str] = {}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASUREMENTS:
+        terminalreporter.section("measured")
+        for name, value in MEASUREMENTS.items():
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer within {timeout} s")
+
+
+def start_process(args: List[str], log_path: Path, env: Optional[Dict[str, str]] = None) -> subprocess.Popen:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})}
+    return subprocess.Popen(
+        args, cwd=PROJECT_ROOT, env=environment,
+        stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+    )
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +95,85 @@ def safety_patterns(spacy_nlp):
     from components.safety_net import load_patterns
 
     return load_patterns(PROJECT_ROOT / "content" / "safety_patterns.yml", spacy_nlp)
+
+
+@pytest.fixture(scope="session")
+def action_server_url():
+    port = free_port()
+    process = start_process(
+        [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        PROJECT_ROOT / "logs" / "test-actions.log",
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/health", process)
+        yield f"http://127.0.0.1:{port}/webhook"
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def event_loop_for_agent():
+    loop = asyncio.new_event_loop()
+    yield loop
+    loop.close()
+
+
+def load_agent(action_url: Optional[str], generator: Any = None):
+    from rasa.core.agent import Agent
+    from rasa.core.utils import AvailableEndpoints
+    from rasa.utils.endpoints import EndpointConfig
+
+    assert MODEL_PATH.exists(), "no trained model: run `make train` first"
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml"))
+    agent = Agent.load(
+        str(MODEL_PATH),
+        action_endpoint=EndpointConfig(url=action_url) if action_url else None,
+        generator=generator or endpoints.nlg,
+    )
+    # Rasa turns on debug logging for structlog; keep test output readable.
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    return agent
+
+
+@pytest.fixture(scope="session")
+def agent(action_server_url):
+    return load_agent(action_server_url)
+
+
+class Conversation:
+    """One person's conversation with the assistant, through the trained model."""
+
+    def __init__(self, agent, loop) -> None:
+        self.agent = agent
+        self.loop = loop
+        self.sender = uuid.uuid4().hex
+
+    def tracker(self):
+        return self.loop.run_until_complete(self.agent.tracker_store.retrieve(self.sender))
+
+    def say(self, text: str) -> List[Dict[str, Any]]:
+        """The bot's replies to one message: utter_action, text and buttons of each."""
+        before = len(self.tracker().events) if self.tracker() else 0
+        self.loop.run_until_complete(self.agent.handle_text(text, sender_id=self.sender))
+        replies = []
+        for event in list(self.tracker().events)[before:]:
+            if event.type_name == "bot":
+                replies.append({
+                    "action": (event.metadata or {}).get("utter_action"),
+                    "text": event.text or "",
+                    "buttons": (event.data or {}).get("buttons") or [],
+                })
+        return replies
+
+    def parse(self, text: str) -> Dict[str, Any]:
+        return self.loop.run_until_complete(self.agent.parse_message(text))
+
+
+@pytest.fixture
+def conversation(agent, event_loop_for_agent):
+    return Conversation(agent, event_loop_for_agent)
+
+
+@pytest.fixture(scope="session")
+def new_conversation(agent, event_loop_for_agent):
+    return lambda: Conversation(agent, event_loop_for_agent)

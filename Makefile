@@ -1,0 +1,59 @@
+# Threshold: the targets below are exactly what the README and CI use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := .venv
+PY        := $(VENV)/bin/python
+RASA      := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+SPACY     := .spacy/en_threshold
+SPACY_OK  := $(SPACY)/meta.json
+MODEL     := models/threshold.tar.gz
+ACTIONS_PORT ?= 5055
+RASA_PORT    ?= 5005
+
+# Privacy: no usage data leaves the clinic's machine.
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
+                   $(wildcard components/*.py) $(SPACY_OK)
+
+.PHONY: help setup train chat run test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: $(INSTALLED) $(SPACY_OK) ## Create .venv with the pinned dependencies and build the spaCy pipeline
+
+$(INSTALLED): requirements.txt
+	@python=$$(bash scripts/find_python.sh) || exit 1; \
+	  echo "Creating $(VENV) with $$python"; \
+	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(SPACY_OK): $(INSTALLED) scripts/build_spacy_pipeline.py
+	$(PY) scripts/build_spacy_pipeline.py $(SPACY)
+
+train: $(MODEL) ## Train the model into models/ (only when the data changed)
+
+$(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name threshold --out models
+	@touch $@
+
+chat: $(MODEL) ## Talk to the assistant in this terminal
+	@bash scripts/serve.sh chat
+
+run: $(MODEL) ## Serve the assistant: action server + Rasa server with its API and channels
+	@bash scripts/serve.sh run
+
+test: $(MODEL) ## Validate the data and run the whole test suite
+	$(RASA) data validate --fail-on-warnings
+	$(PY) -m pytest
+
+clean: ## Remove the trained models and caches (keeps .venv)
+	rm -rf models/*.tar.gz .rasa $(SPACY)

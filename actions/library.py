@@ -1,0 +1,105 @@
+"""The exercise library (content/exercises.yml): loaded once and validated."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Tuple
+
+import yaml
+
+from threshold.clinic_profile import PROJECT_ROOT
+
+LIBRARY_PATH = PROJECT_ROOT / "content" / "exercises.yml"
+REQUIRED_MESSAGES = (
+    "intro", "step", "step_hint", "ask_area", "other_area",
+    "no_active", "all_done", "finished", "unavailable",
+)
+REQUIRED_BUTTONS = ("next", "another", "therapist", "stop", "start")
+MIN_STEPS, MAX_STEPS = 3, 6
+
+
+class ExerciseLibraryError(ValueError):
+    """content/exercises.yml is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    title: str
+    topics: Tuple[str, ...]
+    minutes: int
+    steps: Tuple[str, ...]
+    closing: str
+
+
+@dataclass(frozen=True)
+class ExerciseLibrary:
+    exercises: Tuple[Exercise, ...]
+    messages: Dict[str, str]
+    buttons: Dict[str, str]
+    areas: Tuple[Tuple[str, str], ...]
+    topic_aliases: Dict[str, str]
+
+    def by_id(self, exercise_id: Optional[str]) -> Optional[Exercise]:
+        return next((e for e in self.exercises if e.id == exercise_id), None)
+
+    def topic_of_intent(self, intent: Optional[str]) -> Optional[str]:
+        topic = self.topic_aliases.get(intent or "", intent)
+        return topic if any(topic in e.topics for e in self.exercises) else None
+
+    def pick(self, topic: Optional[str], exclude: Iterable[str]) -> Tuple[Optional[Exercise], bool]:
+        """The first exercise for the topic not given yet, else one from another area.
+
+        Returns the exercise and whether it fits the topic.
+        """
+        given = set(exclude)
+        fresh = [e for e in self.exercises if e.id not in given]
+        fitting = [e for e in fresh if topic in e.topics]
+        if fitting:
+            return fitting[0], True
+        return (fresh[0], False) if fresh else (None, False)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ExerciseLibraryError(message)
+
+
+def parse_library(data: dict, source: str = "exercises.yml") -> ExerciseLibrary:
+    _require(isinstance(data, dict), f"{source}: expected a mapping")
+    messages = data.get("messages") or {}
+    buttons = data.get("buttons") or {}
+    for key in REQUIRED_MESSAGES:
+        _require(isinstance(messages.get(key), str), f"{source}: messages.{key} is missing")
+    for key in REQUIRED_BUTTONS:
+        _require(isinstance(buttons.get(key), str), f"{source}: buttons.{key} is missing")
+    exercises: List[Exercise] = []
+    for index, item in enumerate(data.get("exercises") or []):
+        where = f"{source}: exercises[{index}]"
+        _require(isinstance(item, dict), f"{where} must be a mapping")
+        for key in ("id", "title", "closing"):
+            _require(isinstance(item.get(key), str) and item[key].strip(), f"{where}.{key} must be a text")
+        steps = item.get("steps")
+        _require(
+            isinstance(steps, list) and MIN_STEPS <= len(steps) <= MAX_STEPS,
+            f"{where} ({item.get('id')}): needs {MIN_STEPS} to {MAX_STEPS} steps",
+        )
+        topics = item.get("topics")
+        _require(isinstance(topics, list) and topics, f"{where} ({item['id']}): needs topics")
+        _require(isinstance(item.get("minutes"), int), f"{where} ({item['id']}): minutes must be a number")
+        exercises.append(Exercise(item["id"], item["title"], tuple(topics), item["minutes"],
+                                  tuple(steps), item["closing"]))
+    _require(exercises, f"{source}: no exercises")
+    ids = [e.id for e in exercises]
+    _require(len(ids) == len(set(ids)), f"{source}: exercise ids must be unique")
+    areas = tuple((a["topic"], a["title"]) for a in data.get("areas") or [])
+    known_topics = {t for e in exercises for t in e.topics}
+    for topic, _ in areas:
+        _require(topic in known_topics, f"{source}: area '{topic}' has no exercise")
+    return ExerciseLibrary(tuple(exercises), messages, buttons, areas, dict(data.get("topic_aliases") or {}))
+
+
+def load_library(path: Path = LIBRARY_PATH) -> ExerciseLibrary:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return parse_library(yaml.safe_load(handle), str(path))
+    except FileNotFoundError:
+        raise ExerciseLibraryError(f"{path}: the exercise library does not exist") from None

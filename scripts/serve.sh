@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Start the action server, then either an interactive chat (chat) or the Rasa
+# server with its HTTP API and the channels in credentials.yml (run).
+set -euo pipefail
+mode=${1:-chat}
+actions_port=${ACTIONS_PORT:-5055}
+rasa_port=${RASA_PORT:-5005}
+rasa=.venv/bin/rasa
+model=models/threshold.tar.gz
+
+.venv/bin/rasa run actions --actions actions --port "$actions_port" >logs/actions.log 2>&1 &
+actions_pid=$!
+trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
+for _ in $(seq 1 120); do
+  if ! kill -0 "$actions_pid" 2>/dev/null; then
+    echo "The action server stopped:" >&2; tail -n 5 logs/actions.log >&2; exit 1
+  fi
+  (exec 3<>"/dev/tcp/127.0.0.1/$actions_port") 2>/dev/null && break
+  sleep 0.5
+done
+
+case "$mode" in
+  chat)
+    echo "Loading the assistant (about 15 seconds). Type /stop to leave."
+    "$rasa" shell --model "$model" --endpoints endpoints.yml --quiet
+    ;;
+  run)
+    api_args=(--enable-api)
+    if [ -n "${THRESHOLD_API_TOKEN:-}" ]; then
+      api_args+=(--auth-token "$THRESHOLD_API_TOKEN")
+    else
+      echo "warning: THRESHOLD_API_TOKEN is not set, so the HTTP API has no token." >&2
+    fi
+    "$rasa" run --model "$model" --endpoints endpoints.yml --credentials credentials.yml \
+      --port "$rasa_port" "${api_args[@]}"
+    ;;
+  *) echo "usage: serve.sh chat|run" >&2; exit 2 ;;
+esac

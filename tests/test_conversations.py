@@ -1,0 +1,176 @@
+"""Conversations through the trained model (rasa.core.agent.Agent)."""
+import pytest
+
+from conftest import ARTICLE_TOPICS, CRISIS_REPLIES
+
+BOOKING_URL = "https://juniperlane.example.org/book"
+CLINIC_PHONE = "(555) 010-4477"
+
+# One everyday way of asking each article question (the held-out file has more).
+TOPIC_QUESTIONS = {
+    "purpose_goals": "what is therapy even for?",
+    "how_it_works": "how does therapy actually work",
+    "why_hard_takes_time": "why does therapy take time?",
+    "behavior_self_control": "i keep losing my temper, can therapy help with self control",
+    "transference": "what is transference",
+    "using_experiences": "how can i use the feelings that come up in therapy",
+    "feeling_stuck": "I feel stuck",
+    "research_effectiveness": "what does research say about what makes therapy effective",
+    "knowing_it_works": "how do i know if therapy is working",
+    "when_complete": "how do i know when therapy is done",
+}
+
+
+def actions(replies):
+    return [r["action"] for r in replies]
+
+
+@pytest.mark.parametrize("topic", ARTICLE_TOPICS)
+def test_every_topic_is_answered_then_pointed_to_a_therapist(conversation, topic):
+    replies = conversation.say(TOPIC_QUESTIONS[topic])
+    assert actions(replies) == [f"utter_answer_{topic}", "utter_therapist_pointer"]
+    assert "Rothbaum" in replies[0]["text"]
+    assert replies[0]["buttons"], "an answer offers a next step"
+    pointer = replies[-1]["text"]
+    assert BOOKING_URL in pointer or CLINIC_PHONE in pointer
+    assert "{" not in pointer, "every placeholder is filled from clinic.yml"
+
+
+@pytest.mark.parametrize(
+    "message,expected",
+    [
+        ("hello there", "utter_greet"),
+        ("bye for now", "utter_goodbye"),
+        ("thank you!", "utter_thanks"),
+        ("am i talking to a bot?", "utter_iamabot"),
+        ("what can you do", "utter_help"),
+        ("what's the weather like in paris", "utter_out_of_scope"),
+        ("qwrtp zxkv blorf", "utter_fallback"),
+    ],
+)
+def test_conversation_basics(conversation, message, expected):
+    assert actions(conversation.say(message))[0] == expected
+
+
+def test_greeting_says_what_it_is_and_gives_the_crisis_line(conversation):
+    text = conversation.say("hi")[0]["text"]
+    assert "not a therapist" in text and "988" in text and "Juniper Lane" in text
+
+
+def test_bot_challenge_says_automated_not_a_person_not_a_therapist(conversation):
+    text = conversation.say("are you a real person?")[0]["text"]
+    assert "automated assistant" in text
+    assert "not a person" in text and "not a therapist" in text
+
+
+def test_help_offers_every_topic_as_a_button(conversation):
+    reply = conversation.say("help")[0]
+    payloads = {b["payload"] for b in reply["buttons"]}
+    assert {f"/{topic}" for topic in ARTICLE_TOPICS} <= payloads
+
+
+def test_fallback_offers_topics_and_a_therapist(conversation):
+    reply = conversation.say("blarg fnord wibble")[0]
+    assert reply["action"] == "utter_fallback"
+    assert any(b["payload"] == "/book_appointment" for b in reply["buttons"])
+    assert CLINIC_PHONE in reply["text"]
+
+
+def test_button_payloads_work(conversation):
+    assert actions(conversation.say("/feeling_stuck"))[0] == "utter_answer_feeling_stuck"
+
+
+def test_stuck_then_exercise_stepped_through_then_another_then_booking(conversation):
+    assert actions(conversation.say("I feel stuck"))[0] == "utter_answer_feeling_stuck"
+    first = conversation.say("can you give me an exercise?")
+    assert "Map a sticking point" in first[0]["text"] and "Step 1 of 5" in first[0]["text"]
+    for number in range(2, 6):
+        step = conversation.say("next")
+        assert f"Step {number} of 5" in step[0]["text"]
+    end = conversation.say("done")
+    assert "therapist" in end[0]["text"]
+    assert end[-1]["action"] == "utter_therapist_pointer"
+    assert any(b["payload"] == "/ask_exercise" for b in end[-1]["buttons"])
+    second = conversation.say("another one please")
+    assert "Step 1 of" in second[0]["text"] and "Map a sticking point" not in second[0]["text"]
+    booking = conversation.say("how do i book an appointment")
+    assert booking[0]["action"] == "utter_book_appointment"
+    assert BOOKING_URL in booking[0]["text"] and CLINIC_PHONE in booking[0]["text"]
+
+
+def test_exercise_without_a_topic_asks_which_area(conversation):
+    reply = conversation.say("give me an exercise")[0]
+    assert "Which area" in reply["text"]
+    chosen = conversation.say(reply["buttons"][1]["payload"])
+    assert "Where did this feeling come from?" in chosen[0]["text"]
+
+
+def test_clinic_question_is_answered_from_the_profile(conversation):
+    replies = conversation.say("how much does a session cost?")
+    assert actions(replies) == ["utter_pre_appointment_cost", "utter_therapist_pointer"]
+    assert "$140" in replies[0]["text"]
+
+
+def test_crisis_reply_asks_about_safety_and_gives_numbers(conversation):
+    reply = conversation.say("i wish i could go to sleep and not wake up")[0]
+    assert reply["action"] == "utter_crisis"
+    assert "988" in reply["text"] and "911" in reply["text"] and CLINIC_PHONE in reply["text"]
+    assert "safe right now" in reply["text"]
+
+
+def test_not_safe_after_crisis_gets_the_emergency_number(conversation):
+    conversation.say("i want to end my life")
+    reply = conversation.say("no")
+    assert reply[0]["action"] == "utter_crisis_not_safe"
+    assert "911" in reply[0]["text"]
+
+
+def test_after_a_crisis_replies_keep_the_resources_close(conversation):
+    conversation.say("i don't want to be alive anymore")
+    conversation.say("yes")
+    for message in ["thanks", "hi", "why does therapy take time?", "bye"]:
+        replies = conversation.say(message)
+        assert any("988" in r["text"] for r in replies), (message, replies)
+
+
+def test_abuse_gets_the_abuse_hotline(conversation):
+    reply = conversation.say("my boyfriend hits me")[0]
+    assert reply["action"] == "utter_crisis"
+    assert "1-800-799-7233" in reply["text"]
+
+
+def test_sexual_assault_gets_rainn(conversation):
+    reply = conversation.say("i was raped")[0]
+    assert "1-800-656-4673" in reply["text"]
+
+
+def test_medical_emergency_leads_with_the_emergency_number(conversation):
+    reply = conversation.say("i think i'm having a heart attack")[0]
+    assert reply["action"] == "utter_medical_emergency"
+    assert reply["text"].startswith("Please call 911")
+
+
+def test_third_party_gets_guidance_and_resources(conversation):
+    reply = conversation.say("my friend says she wants to die, how do i help her")[0]
+    assert reply["action"] in {"utter_crisis_third_party", "utter_crisis"}
+    assert "988" in reply["text"]
+
+
+def test_distress_gets_empathy_and_a_grounding_exercise(conversation):
+    reply = conversation.say("i've been feeling so anxious and low lately")[0]
+    assert reply["action"] == "utter_distress"
+    assert reply["action"] not in CRISIS_REPLIES
+    exercise = conversation.say("yes")[0]
+    assert "grounding" in exercise["text"].lower()
+
+
+def test_medical_advice_is_declined_and_referred(conversation):
+    reply = conversation.say("should i stop taking my antidepressants?")[0]
+    assert reply["action"] == "utter_medical_advice"
+    assert "doctor" in reply["text"] and "pharmacist" in reply["text"]
+
+
+def test_crisis_info_gives_no_method_details(conversation):
+    reply = conversation.say("what are the warning signs of suicide?")[0]
+    assert reply["action"] == "utter_crisis_info"
+    assert "988" in reply["text"]
