@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 SAFETY_NET_KEY = "safety_net"
 FAMILY_ENTITY = "crisis_family"
 GAP_TOKEN = "..."
+NUMBER_TOKEN = "<number>"
+LOOKAHEAD = 4
 GAP_LENGTH = 5
 MIN_COMPACT_LENGTH = 7
 
@@ -67,6 +69,7 @@ class Family:
     intent: Text
     phrases: List[Text]
     not_followed_by: List[List[Text]]
+    not_soon_followed_by: List[List[Text]]
 
 
 class PatternSet:
@@ -102,8 +105,10 @@ class PatternSet:
         phrases = spec.get("phrases")
         if not isinstance(phrases, list) or not phrases:
             raise SafetyPatternsError(f"{self.source}: family '{name}' needs a list of phrases")
-        not_followed = [self.keys(p) for p in spec.get("not_followed_by") or []]
-        self.families[name] = Family(name, spec["intent"], phrases, not_followed)
+        exceptions = [str(p) for p in spec.get("not_followed_by") or []]
+        right_after = [self.keys(p) for p in exceptions if not p.startswith(GAP_TOKEN)]
+        soon_after = [self.keys(p[len(GAP_TOKEN):].strip()) for p in exceptions if p.startswith(GAP_TOKEN)]
+        self.families[name] = Family(name, spec["intent"], phrases, right_after, soon_after)
         patterns = []
         for phrase in phrases:
             tokens = self._phrase_tokens(name, phrase)
@@ -128,6 +133,9 @@ class PatternSet:
             if word == GAP_TOKEN:
                 tokens.extend({"OP": "?"} for _ in range(GAP_LENGTH))
                 continue
+            if word == NUMBER_TOKEN:
+                tokens.append({"LIKE_NUM": True})
+                continue
             optional = word.endswith("?") and len(word) > 1
             alternatives = word.rstrip("?").split("|")
             keys = set()
@@ -149,7 +157,7 @@ class PatternSet:
 
     def _add_compact_forms(self, family: Text, phrase: Text) -> None:
         words = self.normalise(phrase).split()
-        if GAP_TOKEN in words or any("|" in w or w.endswith("?") for w in words) or len(words) < 2:
+        if GAP_TOKEN in words or NUMBER_TOKEN in words or any("|" in w or w.endswith("?") for w in words) or len(words) < 2:
             return
         compact = squeeze("".join(words).replace("'", ""))
         if len(compact) >= MIN_COMPACT_LENGTH:
@@ -181,8 +189,15 @@ class PatternSet:
         return list(found.items())
 
     def _is_excepted(self, family: Text, doc, end: int) -> bool:
-        following = [t.norm_ for t in doc[end:end + 4]]
-        return any(following[: len(words)] == words for words in self.families[family].not_followed_by)
+        spec = self.families[family]
+        following = [t.norm_ for t in doc[end:end + LOOKAHEAD + 2]]
+        if any(following[: len(words)] == words for words in spec.not_followed_by):
+            return True
+        return any(
+            following[start:start + len(words)] == words
+            for words in spec.not_soon_followed_by
+            for start in range(LOOKAHEAD)
+        )
 
 
 def load_patterns(path: Path, nlp: Language) -> PatternSet:
