@@ -239,6 +239,11 @@ class SafetyNet(GraphComponent):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> "SafetyNet":
+        # Check the patterns file when the model loads, not at the first message:
+        # a broken file stops the server with a message naming the family.
+        import spacy
+
+        load_patterns(Path(config["patterns"]), spacy.blank("en"))
         return cls(config)
 
     def patterns(self, model: SpacyModel) -> PatternSet:

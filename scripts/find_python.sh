@@ -20,12 +20,11 @@ if command -v pyenv >/dev/null 2>&1; then
     if is_310 "$path"; then echo "$path"; exit 0; fi
   fi
 fi
-cat >&2 <<'MSG'
-No Python 3.10 found. Rasa Open Source 3.6 runs on Python 3.8-3.10 only.
-Install Python 3.10, for example:
-  - Debian/Ubuntu: apt-get install python3.10 python3.10-venv
-  - pyenv:         pyenv install 3.10.13
-  - macOS:         brew install python@3.10
-or point to one with: make setup PYTHON=/path/to/python3.10
-MSG
+# echo is a builtin: the message shows even with an empty PATH.
+echo 'No Python 3.10 found. Rasa Open Source 3.6 runs on Python 3.8-3.10 only.' >&2
+echo 'Install Python 3.10, for example:' >&2
+echo '  - Debian/Ubuntu: apt-get install python3.10 python3.10-venv' >&2
+echo '  - pyenv:         pyenv install 3.10.13' >&2
+echo '  - macOS:         brew install python@3.10' >&2
+echo 'or point to one with: make setup PYTHON=/path/to/python3.10' >&2
 exit 1

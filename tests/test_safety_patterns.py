@@ -110,3 +110,8 @@ def test_component_leaves_ordinary_messages_alone(safety_patterns):
 def test_malformed_patterns_give_a_clear_error(spacy_nlp, data, expected):
     with pytest.raises(SafetyPatternsError, match=expected):
         PatternSet(data, spacy_nlp, "patterns.yml")
+
+
+def test_a_missing_patterns_file_stops_the_model_from_loading():
+    with pytest.raises(SafetyPatternsError, match="does not exist"):
+        SafetyNet.create({"patterns": "content/no_such_file.yml"}, None, None, None)

@@ -1,0 +1,48 @@
+"""The project's own setup: finding Python 3.10, and the Makefile's targets."""
+import shutil
+import subprocess
+
+from conftest import PROJECT_ROOT
+
+
+def test_setup_stops_with_a_clear_message_without_python_310():
+    bash = shutil.which("bash")
+    result = subprocess.run(
+        [bash, "scripts/find_python.sh"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={"PATH": "/nonexistent", "PYTHON": ""},
+    )
+    assert result.returncode == 1
+    assert "No Python 3.10 found" in result.stderr and "pyenv install 3.10" in result.stderr
+
+
+def test_a_wrong_python_override_is_refused():
+    result = subprocess.run(
+        ["bash", "scripts/find_python.sh"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHON": "/bin/false"},
+    )
+    assert result.returncode == 1
+    assert "not a Python 3.10 interpreter" in result.stderr
+
+
+def test_make_help_lists_what_the_readme_and_ci_use():
+    output = subprocess.run(["make", "help"], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout
+    for target in ["setup", "train", "chat", "run", "test"]:
+        assert f"make {target}" in output
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "make chat" in readme and "make test" in readme
+    assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()
+
+
+def test_telemetry_is_off_in_everything_the_makefile_starts():
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "export RASA_TELEMETRY_ENABLED := false" in makefile
+
+
+def test_dependencies_are_pinned_including_the_socketio_pair():
+    lines = [
+        line.strip() for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert all("==" in line for line in lines)
+    assert "python-socketio==5.9.0" in lines and "python-engineio==4.8.2" in lines
+    assert "rasa==3.6.21" in lines
