@@ -174,3 +174,28 @@ def test_crisis_info_gives_no_method_details(conversation):
     reply = conversation.say("what are the warning signs of suicide?")[0]
     assert reply["action"] == "utter_crisis_info"
     assert "988" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    "topic",
+    ["first_session", "cost", "confidentiality", "session_length", "online", "cancellation",
+     "what_to_bring", "how_many_sessions", "choosing_therapist"],
+)
+def test_every_clinic_answer_comes_from_the_profile_and_ends_with_the_pointer(conversation, topic):
+    replies = conversation.say(f"/pre_appointment_{topic}")
+    assert actions(replies) == [f"utter_pre_appointment_{topic}", "utter_therapist_pointer"]
+    assert "{" not in replies[0]["text"]
+    assert BOOKING_URL in replies[-1]["text"] or CLINIC_PHONE in replies[-1]["text"]
+
+
+@pytest.mark.parametrize(
+    "message,topic",
+    [
+        ("what happens at the first session?", "first_session"),
+        ("is what i say kept private?", "confidentiality"),
+        ("do you offer video sessions?", "online"),
+        ("how do i cancel an appointment?", "cancellation"),
+    ],
+)
+def test_clinic_questions_in_plain_words(conversation, message, topic):
+    assert actions(conversation.say(message))[0] == f"utter_pre_appointment_{topic}"
