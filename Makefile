@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test clean
+.PHONY: help setup train chat run test eval bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,6 +56,12 @@ run: $(MODEL) ## Serve the assistant: action server + Rasa server with its API a
 test: $(MODEL) ## Validate the data and run the whole test suite
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m pytest
+
+eval: $(MODEL) ## Cross-validation, held-out and crisis figures with a baseline, into results/
+	$(PY) scripts/evaluate.py
+
+bench: $(MODEL) ## Speed and memory against the stock Rasa starter bot, into results/bench.md
+	$(PY) scripts/bench.py
 
 clean: ## Remove the trained models and caches (keeps .venv)
 	rm -rf models/*.tar.gz .rasa $(SPACY)
