@@ -67,9 +67,11 @@ def percentile(values, fraction):
 class Assistant:
     """One assistant's servers, started from its project folder."""
 
-    def __init__(self, name, folder: Path, model: Path, endpoints=None, actions=False):
+    def __init__(self, name, folder: Path, model: Path, endpoints: Path, credentials: Path,
+                 actions=False, headers=None):
         self.name, self.folder, self.model = name, folder, model
-        self.endpoints, self.actions = endpoints, actions
+        self.endpoints, self.credentials, self.actions = endpoints, credentials, actions
+        self.headers = headers or {}
         self.processes = []
         self.url = None
         self.server_pid = None
@@ -78,19 +80,18 @@ class Assistant:
         started = time.monotonic()
         if self.actions:
             port = free_port()
-            endpoints = Path(tempfile.mkdtemp()) / "endpoints.yml"
-            endpoints.write_text(
-                (self.folder / self.endpoints).read_text().replace(
-                    "http://localhost:5055/webhook", f"http://127.0.0.1:{port}/webhook"))
+            endpoints = self.endpoints.parent / f"endpoints-{port}.yml"
+            endpoints.write_text(self.endpoints.read_text().replace(
+                "http://localhost:5055/webhook", f"http://127.0.0.1:{port}/webhook"))
             self.processes.append(subprocess.Popen(
                 [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
                 cwd=self.folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         else:
-            endpoints = self.folder / (self.endpoints or "endpoints.yml")
+            endpoints = self.endpoints
         port = free_port()
         server = subprocess.Popen(
             [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
-             "--port", str(port), "--interface", "127.0.0.1"],
+             "--credentials", str(self.credentials), "--port", str(port), "--interface", "127.0.0.1"],
             cwd=self.folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(server)
         self.server_pid = server.pid
@@ -99,7 +100,7 @@ class Assistant:
         return time.monotonic() - started
 
     async def _wait_ready(self, server):
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(headers=self.headers) as session:
             for _ in range(600):
                 if server.poll() is not None:
                     raise RuntimeError(f"{self.name} server exited with {server.returncode}")
@@ -123,14 +124,22 @@ class Assistant:
         self.processes = []
 
 
-async def drive(url, users, messages, server_pid):
+async def drive(url, users, messages, server_pid, headers=None, seconds=None):
+    """Each simulated person sends `messages` messages (or keeps going for `seconds`)."""
     latencies, errors, peak_rss = [], 0, rss_mb(server_pid)
+
+    sent = {}
+    deadline = time.perf_counter() + seconds if seconds else None
 
     async def person(session):
         nonlocal errors
         sender = uuid.uuid4().hex
-        for index in range(messages):
+        sent[sender] = 0
+        index = 0
+        while (index < messages) if deadline is None else (time.perf_counter() < deadline):
             text = MIX[index % len(MIX)]
+            index += 1
+            sent[sender] += 1
             started = time.perf_counter()
             try:
                 async with session.post(url, json={"sender": sender, "message": text},
@@ -151,14 +160,14 @@ async def drive(url, users, messages, server_pid):
             await asyncio.sleep(0.2)
 
     connector = aiohttp.TCPConnector(limit=users)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with aiohttp.ClientSession(connector=connector, headers=headers or {}) as session:
         sampler = asyncio.create_task(sample_memory())
         started = time.perf_counter()
         await asyncio.gather(*(person(session) for _ in range(users)))
         elapsed = time.perf_counter() - started
         sampler.cancel()
     return {
-        "messages": users * messages, "errors": errors, "seconds": elapsed,
+        "messages": sum(sent.values()), "sent": sent, "errors": errors, "seconds": elapsed,
         "throughput": len(latencies) / elapsed if elapsed else 0.0,
         "p50": percentile(latencies, 0.50) if latencies else None,
         "p95": percentile(latencies, 0.95) if latencies else None,
@@ -185,11 +194,19 @@ def prepare(args, env, workdir: Path):
             ROOT, {**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-ours")})
     else:
         ours_model = ROOT / "models" / "threshold.tar.gz"
-    assistants = [Assistant("threshold", ROOT, ours_model, "endpoints.yml", actions=True)]
+    # The configuration is copied now, so edits while the bench runs change nothing. The
+    # plain REST channel is used for both assistants: the bench measures the engine.
+    config = workdir / "config"
+    config.mkdir()
+    (config / "endpoints.yml").write_text((ROOT / "endpoints.yml").read_text())
+    (config / "credentials.yml").write_text("rest:\n")
+    assistants = [Assistant("threshold", ROOT, ours_model, config / "endpoints.yml",
+                            config / "credentials.yml", actions=True)]
     sizes = {"threshold": ours_model.stat().st_size / 1e6}
     trains = {"threshold": ours["train_s"]}
     if not args.no_peer:
         peer_dir = workdir / "starter"
+        peer_dir.mkdir()
         log("creating the stock starter bot (rasa init --no-prompt)...")
         subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(peer_dir)],
                        cwd=workdir, env={**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-init")},
@@ -200,7 +217,8 @@ def prepare(args, env, workdir: Path):
             peer_dir, {**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-peer")})
         peer_model = peer_dir / "models" / "starter.tar.gz"
         sizes["starter"] = peer_model.stat().st_size / 1e6
-        assistants.append(Assistant("starter", peer_dir, peer_model))
+        assistants.append(Assistant("starter", peer_dir, peer_model, peer_dir / "endpoints.yml",
+                                    peer_dir / "credentials.yml"))
     return assistants, sizes, trains
 
 
@@ -223,6 +241,7 @@ def main(argv=None):
            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        env["THRESHOLD_DB_NAME"] = str(Path(tmp) / "bench-conversations.db")
         assistants, sizes, trains = prepare(args, env, Path(tmp))
         for assistant in assistants:
             results[assistant.name] = {"model_mb": sizes[assistant.name], "train_s": trains[assistant.name],
@@ -234,6 +253,7 @@ def main(argv=None):
                 try:
                     for users in args.users:
                         figures = asyncio.run(drive(assistant.url, users, args.messages, assistant.server_pid))
+                        figures.pop("sent")
                         results[assistant.name]["load"][users].append(figures)
                         log(f"  {users:>3} users: {figures['throughput']:.1f} msg/s, p95 "
                             f"{figures['p95']:.1f} ms, errors {figures['errors']}, RSS {figures['rss_mb']:.0f} MB")

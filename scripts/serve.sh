@@ -25,11 +25,21 @@ case "$mode" in
     "$rasa" shell --model "$model" --endpoints endpoints.yml --quiet
     ;;
   run)
-    api_args=(--enable-api)
+    # The HTTP API only with a token; browsers only from the clinic's own origins.
+    api_args=()
     if [ -n "${THRESHOLD_API_TOKEN:-}" ]; then
-      api_args+=(--auth-token "$THRESHOLD_API_TOKEN")
+      api_args+=(--enable-api --auth-token "$THRESHOLD_API_TOKEN")
+      echo "HTTP API: on, behind THRESHOLD_API_TOKEN"
     else
-      echo "warning: THRESHOLD_API_TOKEN is not set, so the HTTP API has no token." >&2
+      echo "HTTP API: off (set THRESHOLD_API_TOKEN to turn it on)"
+    fi
+    read -r -a origins <<<"$(.venv/bin/python -m threshold.clinic_profile --origins)"
+    if [ "${#origins[@]}" -gt 0 ]; then api_args+=(--cors "${origins[@]}"); fi
+    echo "Allowed web origins: ${origins[*]:-none}"
+    if [ -n "${THRESHOLD_WEBHOOK_TOKEN:-}" ]; then
+      echo "REST channel: on, behind THRESHOLD_WEBHOOK_TOKEN"
+    else
+      echo "REST channel: closed (set THRESHOLD_WEBHOOK_TOKEN to open it)"
     fi
     "$rasa" run --model "$model" --endpoints endpoints.yml --credentials credentials.yml \
       --port "$rasa_port" "${api_args[@]}"

@@ -8,6 +8,9 @@ import pytest
 from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http
 
 
+TOKEN = "test-token"
+
+
 @pytest.fixture(scope="module")
 def server_without_actions(tmp_path_factory):
     dead_actions_port = free_port()  # nothing listens here
@@ -22,6 +25,7 @@ def server_without_actions(tmp_path_factory):
          "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(port),
          "--interface", "127.0.0.1"],
         PROJECT_ROOT / "logs" / "test-server-without-actions.log",
+        env={"THRESHOLD_WEBHOOK_TOKEN": TOKEN},
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", process, timeout=180)
@@ -34,7 +38,7 @@ def send(base_url, sender, text):
     request = urllib.request.Request(
         f"{base_url}/webhooks/rest/webhook",
         data=json.dumps({"sender": sender, "message": text}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 200

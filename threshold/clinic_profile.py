@@ -185,3 +185,13 @@ def load_clinic_profile(path: Optional[Path] = None) -> ClinicProfile:
     except yaml.YAMLError as error:
         raise ClinicProfileError(f"{path}: is not valid YAML: {error}") from None
     return parse_clinic_profile(data, str(path))
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--origins"]:
+        print(" ".join(load_clinic_profile().allowed_origins))
+    else:
+        profile = load_clinic_profile()
+        print(f"{profile.source}: valid ({profile.name})")

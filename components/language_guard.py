@@ -1,0 +1,108 @@
+"""LanguageGuard: notices messages that are not in English.
+
+The assistant answers in English only. A message whose words are mostly unknown
+to English gets the intent `other_language` (confidence 1.0), and its reply says
+so politely and gives the crisis line. The SafetyNet runs after this component,
+so an English crisis message is never taken for another language.
+
+Known words: the English word forms of the spaCy lookup lemmatizer, English stop
+words, and every word of the training examples (except `other_language` ones),
+collected at training time and stored in the model.
+"""
+import json
+import re
+from typing import Any, Dict, List, Optional, Set, Text
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+OTHER_LANGUAGE = "other_language"
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def words_of(text: Text) -> List[Text]:
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 1]
+
+
+def looks_foreign(text: Text, known: Set[Text], min_words: int, max_known_share: float) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False  # emoji, numbers, punctuation: not a language question
+    if sum(bool(_LATIN.match(c)) for c in letters) / len(letters) < 0.5:
+        return True  # mostly another script
+    words = words_of(text)
+    if len(words) < min_words:
+        return False
+    return sum(w in known for w in words) / len(words) <= max_known_share
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True, model_from="SpacyNLP"
+)
+class LanguageGuard(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_words": 2, "max_known_share": 0.34}
+
+    @staticmethod
+    def required_components() -> List[type]:
+        return [SpacyNLP]
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 known: Optional[Set[Text]] = None) -> None:
+        self.config = config
+        self.model_storage = model_storage
+        self.resource = resource
+        self.known: Set[Text] = known or set()
+
+    @classmethod
+    def create(cls, config, model_storage, resource, execution_context) -> "LanguageGuard":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData, model: SpacyModel) -> Resource:
+        known = set(STOP_WORDS)
+        if model.model.has_pipe("lemmatizer"):
+            table = model.model.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+            known.update(w.lower() for w in table.values())
+            forms = {model.model.vocab.strings[key] for key in table.keys() if key in model.model.vocab.strings}
+            known.update(w.lower() for w in forms)
+        for example in training_data.intent_examples:
+            if example.get(INTENT) != OTHER_LANGUAGE:
+                known.update(words_of(example.get(TEXT) or ""))
+        with self.model_storage.write_to(self.resource) as directory:
+            (directory / "known_words.json").write_text(json.dumps(sorted(known)))
+        self.known = known
+        return self.resource
+
+    @classmethod
+    def load(cls, config, model_storage, resource, execution_context, **kwargs) -> "LanguageGuard":
+        with model_storage.read_from(resource) as directory:
+            known = set(json.loads((directory / "known_words.json").read_text()))
+        return cls(config, model_storage, resource, known)
+
+    def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            if text.startswith("/") or not looks_foreign(
+                text, self.known, self.config["min_words"], self.config["max_known_share"]
+            ):
+                continue
+            message.set(INTENT, {INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0},
+                        add_to_output=True)
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != OTHER_LANGUAGE]
+            message.set(INTENT_RANKING_KEY,
+                        [{INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0}] + ranking,
+                        add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: TrainingData, model: SpacyModel) -> TrainingData:
+        return training_data

@@ -1,0 +1,67 @@
+"""Delete conversations older than N days from the conversation database.
+
+A conversation is deleted, all of it, when its latest event is older than the cut-off.
+Uses the tracker store in endpoints.yml, with the same THRESHOLD_DB_* overrides as
+the server. Usage: .venv/bin/python scripts/purge.py --days 30 [--endpoints endpoints.yml]
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
+
+from threshold.tracker_store import settings_from_environment  # noqa: E402
+
+
+def engine_for(endpoints: Path) -> sa.engine.Engine:
+    config = (yaml.safe_load(endpoints.read_text()) or {}).get("tracker_store") or {}
+    config.pop("type", None)
+    settings = settings_from_environment(**config)
+    url = SQLTrackerStore.get_db_url(
+        settings.get("dialect", "sqlite"), settings.get("host"), settings.get("port"),
+        settings.get("db", "conversations.db"), settings.get("username"), settings.get("password"),
+    )
+    return sa.create_engine(url)
+
+
+def purge(engine: sa.engine.Engine, days: float, now: float = None) -> int:
+    """Delete every conversation whose last event is older than `days`; return how many."""
+    cutoff = (now or time.time()) - days * 86400
+    events = sa.Table("events", sa.MetaData(), autoload_with=engine)
+    latest = (
+        sa.select(events.c.sender_id)
+        .group_by(events.c.sender_id)
+        .having(sa.func.max(events.c.timestamp) < cutoff)
+    )
+    with engine.begin() as connection:
+        senders = [row[0] for row in connection.execute(latest)]
+        for start in range(0, len(senders), 500):
+            connection.execute(events.delete().where(events.c.sender_id.in_(senders[start:start + 500])))
+    return len(senders)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=float, required=True)
+    parser.add_argument("--endpoints", type=Path, default=ROOT / "endpoints.yml")
+    args = parser.parse_args(argv)
+    if args.days < 0:
+        parser.error("--days must be 0 or more")
+    engine = engine_for(args.endpoints)
+    if not sa.inspect(engine).has_table("events"):
+        print("No conversations stored yet.")
+        return 0
+    count = purge(engine, args.days)
+    print(f"Deleted {count} conversation(s) older than {args.days:g} days.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

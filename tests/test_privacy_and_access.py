@@ -1,0 +1,169 @@
+"""Against a running server: the guarded REST channel, bad input, the API token,
+CORS, conversations kept across a restart in SQLite, retention, and logs without
+message text."""
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http
+
+WEBHOOK_TOKEN = "test-webhook-token"
+API_TOKEN = "test-api-token"
+ORIGIN = "https://juniperlane.example.org"
+
+
+class Server:
+    def __init__(self, tmp_path, name="server"):
+        self.database = tmp_path / "conversations.db"
+        self.log = tmp_path / f"{name}.log"
+        self.port = None
+        self.process = None
+
+    def start(self):
+        self.port = free_port()
+        self.process = start_process(
+            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL_PATH),
+             "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
+             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+             "--port", str(self.port), "--interface", "127.0.0.1",
+             "--enable-api", "--auth-token", API_TOKEN, "--cors", ORIGIN],
+            self.log,
+            env={"THRESHOLD_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "THRESHOLD_DB_NAME": str(self.database)},
+        )
+        wait_for_http(f"{self.url}/", self.process, timeout=180)
+        return self
+
+    def stop(self):
+        stop_process(self.process)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def post(self, body: bytes, token=WEBHOOK_TOKEN, path="/webhooks/rest/webhook"):
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(self.url + path, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def say(self, sender, text):
+        return self.post(json.dumps({"sender": sender, "message": text}).encode())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = Server(tmp_path_factory.mktemp("server")).start()
+    yield running
+    running.stop()
+
+
+def texts(messages):
+    return " ".join(m.get("text", "") for m in messages)
+
+
+def test_the_rest_channel_needs_the_token(server):
+    body = json.dumps({"sender": "a", "message": "hi"}).encode()
+    assert server.post(body, token=None)[0] == 401
+    assert server.post(body, token="wrong")[0] == 401
+    status, replies = server.post(body)
+    assert status == 200 and "automated guide" in texts(replies)
+
+
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        (b'{"sender": "b", "message": ""}', 400),
+        (b'{"sender": "b", "message": "   \\n\\t "}', 400),
+        (json.dumps({"sender": "b", "message": "x" * 100_000}).encode(), 413),
+        (b'{"sender": "b", "message": "hi', 400),
+        (b'["not", "an", "object"]', 400),
+        (b'{"sender": "b", "message": 123}', 400),
+        (b'{"sender": null, "message": "hi"}', 400),
+        (b'{"sender": "b", "message": "caf\\u00e9"}' + b"\xff\xfe", 400),
+        (b"", 400),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(server, body, status):
+    code, answer = server.post(body)
+    assert code == status
+    assert answer["error"]
+
+
+def test_control_characters_and_emoji_get_a_friendly_reply(server):
+    status, replies = server.say("c", "why does therapy\x00\x07 take time?")
+    assert status == 200 and "Rothbaum" in texts(replies)
+    status, replies = server.say("d", "🙂🙂🙂")
+    assert status == 200 and replies
+
+
+@pytest.mark.parametrize("message", ["me siento muy triste", "ich brauche hilfe", "我需要帮助"])
+def test_other_languages_get_a_polite_note_with_the_crisis_line(server, message):
+    status, replies = server.say(uuid.uuid4().hex, message)
+    assert status == 200
+    assert "only answer in English" in texts(replies) and "988" in texts(replies)
+
+
+def test_the_server_keeps_answering_after_bad_input(server):
+    server.post(b"\xff\xff")
+    server.post(json.dumps({"sender": "e", "message": "y" * 100_000}).encode())
+    status, replies = server.say("e", "I feel stuck")
+    assert status == 200 and "sticking point" in texts(replies)
+
+
+def test_the_http_api_needs_its_token(server):
+    url = f"{server.url}/conversations/a/tracker"
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(url, timeout=30)
+    assert error.value.code in (401, 403)
+    with urllib.request.urlopen(f"{url}?token={API_TOKEN}", timeout=30) as response:
+        assert response.status == 200
+
+
+def test_cors_allows_only_the_clinics_origins(server):
+    def allowed(origin):
+        request = urllib.request.Request(f"{server.url}/", headers={"Origin": origin})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.headers.get("Access-Control-Allow-Origin")
+
+    assert allowed(ORIGIN) == ORIGIN
+    assert allowed("https://elsewhere.example.com") is None
+
+
+def test_no_message_text_in_the_logs(server):
+    marker = f"zebra{uuid.uuid4().hex[:8]}"
+    server.say("f", f"i feel stuck {marker}")
+    server.say("f", f"i want to kill myself {marker}")
+    time.sleep(0.5)
+    assert marker not in server.log.read_text(errors="replace")
+
+
+def test_a_conversation_continues_after_a_restart(tmp_path):
+    first = Server(tmp_path, "first").start()
+    try:
+        first.say("restart", "I feel stuck")
+        first.say("restart", "i want to kill myself")
+    finally:
+        first.stop()
+    second = Server(tmp_path, "second").start()
+    try:
+        status, replies = second.say("restart", "thanks")
+        assert status == 200
+        # The crisis earlier in the conversation still shapes the reply: it was kept.
+        assert "988" in texts(replies)
+        with urllib.request.urlopen(
+            f"{second.url}/conversations/restart/tracker?token={API_TOKEN}", timeout=30
+        ) as response:
+            events = json.loads(response.read())["events"]
+        said = [e["text"] for e in events if e["event"] == "user"]
+        assert said == ["I feel stuck", "i want to kill myself", "thanks"]
+    finally:
+        second.stop()

@@ -1,0 +1,51 @@
+"""Retention (`make purge DAYS=N`) and a database that cannot be reached."""
+import asyncio
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from conftest import free_port
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from scripts_path import purge_module
+from threshold.tracker_store import ClinicSQLTrackerStore, TrackerStoreUnavailable
+
+
+def store_conversation(store, sender, age_days):
+    when = time.time() - age_days * 86400
+    tracker = DialogueStateTracker.from_events(sender, [UserUttered("hello", timestamp=when)])
+    asyncio.run(store.save(tracker))
+
+
+def test_purge_deletes_only_conversations_older_than_the_cutoff(tmp_path, monkeypatch):
+    database = tmp_path / "conversations.db"
+    monkeypatch.setenv("THRESHOLD_DB_NAME", str(database))
+    store = ClinicSQLTrackerStore(domain=Domain.empty(), dialect="sqlite")
+    store_conversation(store, "old", age_days=45)
+    store_conversation(store, "recent", age_days=2)
+    purge = purge_module()
+    assert purge.main(["--days", "30"]) == 0
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        senders = {row[0] for row in connection.execute(sa.text("select distinct sender_id from events"))}
+    assert senders == {"recent"}
+    assert purge.main(["--days", "1"]) == 0
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("select count(*) from events")).scalar() == 0
+
+
+def test_purge_refuses_a_negative_number_of_days():
+    with pytest.raises(SystemExit):
+        purge_module().main(["--days", "-1"])
+
+
+def test_an_unreachable_database_stops_start_up_with_its_name(monkeypatch):
+    monkeypatch.setenv("THRESHOLD_DB_CONNECT_SECONDS", "1")
+    port = free_port()  # nothing listens there
+    with pytest.raises(TrackerStoreUnavailable) as error:
+        ClinicSQLTrackerStore(domain=Domain.empty(), dialect="postgresql", host="127.0.0.1",
+                              port=port, db="clinic_conversations", username="x", password="y")
+    message = str(error.value)
+    assert "clinic_conversations" in message and f"127.0.0.1:{port}" in message

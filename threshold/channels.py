@@ -1,0 +1,106 @@
+"""The REST channel, guarded: a token, checked input, and no message text in logs.
+
+Rasa 3.6's REST webhook accepts anyone. This one (set in credentials.yml) answers
+only requests with `Authorization: Bearer <THRESHOLD_WEBHOOK_TOKEN>`; without that
+variable it stays closed (403). Bad input gets a clear 4xx, never a 500.
+"""
+import hmac
+import json
+import logging
+import os
+import re
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from sanic import Blueprint, response
+from sanic.request import Request
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+
+logger = logging.getLogger(__name__)
+
+TOKEN_ENV = "THRESHOLD_WEBHOOK_TOKEN"
+MAX_MESSAGE_CHARS = 5000
+MAX_SENDER_CHARS = 128
+# Control characters other than tab and newline carry no meaning in a chat message.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class InputError(ValueError):
+    def __init__(self, status: int, message: Text) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_body(body: bytes) -> Dict[Text, Any]:
+    """The sender and message of a request body, or an InputError saying what is wrong."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(400, "the request body is not valid UTF-8")
+    except ValueError:
+        raise InputError(400, "the request body is not valid JSON")
+    if not isinstance(data, dict):
+        raise InputError(400, "the request body must be a JSON object with 'sender' and 'message'")
+    sender, message = data.get("sender"), data.get("message")
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
+        raise InputError(400, f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters")
+    if not isinstance(message, str):
+        raise InputError(400, "'message' must be a string")
+    message = _CONTROL.sub(" ", message).strip()
+    if not message:
+        raise InputError(400, "'message' is empty")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise InputError(413, f"'message' is longer than {MAX_MESSAGE_CHARS} characters")
+    metadata = data.get("metadata")
+    return {"sender": sender, "message": message,
+            "metadata": metadata if isinstance(metadata, dict) else None}
+
+
+class TokenRestInput(RestInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def __init__(self, token: Optional[Text] = None) -> None:
+        self.token = token if token is not None else os.environ.get(TOKEN_ENV, "")
+        if not self.token:
+            logger.warning("%s is not set: the REST channel is closed.", TOKEN_ENV)
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TokenRestInput":
+        return cls()
+
+    def _authorised(self, request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        return bool(self.token) and hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        webhook = Blueprint("threshold_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request):
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request):
+            if not self.token:
+                return response.json({"error": f"the REST channel is closed: set {TOKEN_ENV}"}, status=403)
+            if not self._authorised(request):
+                return response.json({"error": "missing or wrong token"}, status=401)
+            try:
+                parsed = parse_body(request.body or b"")
+            except InputError as error:
+                return response.json({"error": str(error)}, status=error.status)
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(
+                    parsed["message"], collector, parsed["sender"],
+                    input_channel=self.name(), metadata=parsed["metadata"],
+                ))
+            except Exception as error:  # the person gets an answer, the log no message text
+                logger.error("A message could not be handled: %s", type(error).__name__)
+                return response.json({"error": "the message could not be handled"}, status=503)
+            return response.json(collector.messages)
+
+        return webhook
