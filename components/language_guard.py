@@ -25,6 +25,21 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 OTHER_LANGUAGE = "other_language"
+# Common words of the languages people most often write in instead; a message of
+# unknown Latin-script words without any of them is more likely a typo or noise.
+FOREIGN_LANGUAGES = ("es", "fr", "de", "pt", "it", "nl", "pl", "tr", "id", "tl", "vi", "ro")
+
+
+def _foreign_stop_words() -> Set[Text]:
+    import importlib
+
+    words: Set[Text] = set()
+    for code in FOREIGN_LANGUAGES:
+        words |= set(importlib.import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS)
+    return {w.lower() for w in words} - set(STOP_WORDS)
+
+
+FOREIGN_STOP_WORDS = _foreign_stop_words()
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -41,6 +56,8 @@ def looks_foreign(text: Text, known: Set[Text], min_words: int, max_known_share:
         return True  # mostly another script
     words = words_of(text)
     if len(words) < min_words:
+        return False
+    if not any(w in FOREIGN_STOP_WORDS and w not in known for w in words):
         return False
     return sum(w in known for w in words) / len(words) <= max_known_share
 
