@@ -23,7 +23,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test eval bench purge clean
+.PHONY: help setup train chat run test eval bench soak purge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ eval: $(MODEL) ## Cross-validation, held-out and crisis figures with a baseline,
 
 bench: $(MODEL) ## Speed and memory against the stock Rasa starter bot, into results/bench.md
 	$(PY) scripts/bench.py
+
+soak: $(MODEL) ## 50 conversations for 2 minutes on loopback: errors, stored messages, memory
+	$(PY) scripts/soak.py
 
 purge: $(INSTALLED) ## Delete stored conversations older than DAYS days: make purge DAYS=30
 	@[ -n "$(DAYS)" ] || { echo "usage: make purge DAYS=30" >&2; exit 2; }
