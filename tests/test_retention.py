@@ -49,3 +49,11 @@ def test_an_unreachable_database_stops_start_up_with_its_name(monkeypatch):
                               port=port, db="clinic_conversations", username="x", password="y")
     message = str(error.value)
     assert "clinic_conversations" in message and f"127.0.0.1:{port}" in message
+
+
+def test_sqlite_store_uses_the_write_ahead_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("THRESHOLD_DB_NAME", str(tmp_path / "conversations.db"))
+    store = ClinicSQLTrackerStore(domain=Domain.empty(), dialect="sqlite")
+    store_conversation(store, "someone", age_days=0)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
