@@ -46,3 +46,12 @@ def test_dependencies_are_pinned_including_the_socketio_pair():
     assert all("==" in line for line in lines)
     assert "python-socketio==5.9.0" in lines and "python-engineio==4.8.2" in lines
     assert "rasa==3.6.21" in lines
+
+
+def test_no_script_shadows_a_standard_library_module():
+    # scripts/ is first on sys.path when a script runs: a script named like a
+    # standard module (profile.py) breaks every library that imports that module.
+    import sys
+
+    names = {path.stem for path in (PROJECT_ROOT / "scripts").glob("*.py")}
+    assert names & set(sys.stdlib_module_names) == set()

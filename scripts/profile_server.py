@@ -4,7 +4,7 @@ Starts the assistant's servers, drives --users simulated people for --seconds wh
 py-spy records the server process, and reports the share of samples spent in each
 part of the pipeline. Writes results/profile.md.
 Needs py-spy (`.venv/bin/pip install py-spy==0.4.1`); run as a user allowed to trace.
-Usage: .venv/bin/python scripts/profile.py [--users 10] [--seconds 20]
+Usage: .venv/bin/python scripts/profile_server.py [--users 10] [--seconds 20]
 """
 import argparse
 import asyncio
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
             if "idle" in stack or "select" in stack.split(";")[-1]:
                 counts["waiting (idle event loop)"] += samples
     lines = ["# Where the time goes", "",
-             f"`scripts/profile.py --users {args.users} --seconds {args.seconds:.0f}`: py-spy samples of "
+             f"`scripts/profile_server.py --users {args.users} --seconds {args.seconds:.0f}`: py-spy samples of "
              f"the Rasa server under load ({total} samples). A sample counts for every part on its stack, "
              "so shares overlap.", "", "| part | share of samples |", "| --- | --- |"]
     for name, count in counts.most_common():
