@@ -9,7 +9,3 @@ def load_script(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def purge_module():
-    return load_script("purge")

@@ -1,13 +1,9 @@
 """A tiny run of the benchmark script (the full `make bench` stays out of `make test`)."""
 import json
 
-from conftest import PROJECT_ROOT
+from scripts_path import load_script
 
-import importlib.util
-
-spec = importlib.util.spec_from_file_location("bench", PROJECT_ROOT / "scripts" / "bench.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = load_script("bench")
 
 
 def test_percentile_picks_from_the_sorted_values():

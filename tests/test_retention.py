@@ -9,7 +9,7 @@ from conftest import free_port
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from scripts_path import purge_module
+from scripts_path import load_script
 from threshold.tracker_store import ClinicSQLTrackerStore, TrackerStoreUnavailable
 
 
@@ -25,7 +25,7 @@ def test_purge_deletes_only_conversations_older_than_the_cutoff(tmp_path, monkey
     store = ClinicSQLTrackerStore(domain=Domain.empty(), dialect="sqlite")
     store_conversation(store, "old", age_days=45)
     store_conversation(store, "recent", age_days=2)
-    purge = purge_module()
+    purge = load_script("purge")
     assert purge.main(["--days", "30"]) == 0
     engine = sa.create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
@@ -38,7 +38,7 @@ def test_purge_deletes_only_conversations_older_than_the_cutoff(tmp_path, monkey
 
 def test_purge_refuses_a_negative_number_of_days():
     with pytest.raises(SystemExit):
-        purge_module().main(["--days", "-1"])
+        load_script("purge").main(["--days", "-1"])
 
 
 def test_an_unreachable_database_stops_start_up_with_its_name(monkeypatch):
