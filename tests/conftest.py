@@ -153,7 +153,8 @@ class Conversation:
 
     def say(self, text: str) -> List[Dict[str, Any]]:
         """The bot's replies to one message: utter_action, text and buttons of each."""
-        before = len(self.tracker().events) if self.tracker() else 0
+        tracker = self.tracker()
+        before = len(tracker.events) if tracker else 0
         self.loop.run_until_complete(self.agent.handle_text(text, sender_id=self.sender))
         replies = []
         for event in list(self.tracker().events)[before:]:
