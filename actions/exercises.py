@@ -1,5 +1,6 @@
 """Reflection exercises: suggested to fit the topic, never repeated, stepped through."""
 import json
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -34,10 +35,18 @@ def _after_buttons(library: ExerciseLibrary) -> List[Dict[Text, Any]]:
     ]
 
 
-class ActionSuggestExercise(Action):
+class ExerciseAction(Action, ABC):
+    """An action that works from the exercise library (abstract: not registered itself)."""
+
     def __init__(self, library: ExerciseLibrary = LIBRARY) -> None:
         self.library = library
 
+    @abstractmethod
+    def name(self) -> Text:
+        ...
+
+
+class ActionSuggestExercise(ExerciseAction):
     def name(self) -> Text:
         return "action_suggest_exercise"
 
@@ -68,10 +77,7 @@ class ActionSuggestExercise(Action):
         return [SlotSet("exercise_id", exercise.id), SlotSet("exercise_step", 1)]
 
 
-class ActionExerciseStep(Action):
-    def __init__(self, library: ExerciseLibrary = LIBRARY) -> None:
-        self.library = library
-
+class ActionExerciseStep(ExerciseAction):
     def name(self) -> Text:
         return "action_exercise_step"
 
