@@ -9,6 +9,8 @@ INSTALLED := $(VENV)/.installed
 SPACY     := .spacy/en_threshold
 SPACY_OK  := $(SPACY)/meta.json
 MODEL     := models/threshold.tar.gz
+WEB_DEPS  := web/node_modules/.package-lock.json
+WEB_PORT  ?= 8080
 ACTIONS_PORT ?= 5055
 RASA_PORT    ?= 5005
 
@@ -17,6 +19,7 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_PORT WEB_PORT
 # Library deprecation notices are noise in a chat terminal.
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
@@ -28,7 +31,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-setup: $(INSTALLED) $(SPACY_OK) ## Create .venv with the pinned dependencies and build the spaCy pipeline
+setup: $(INSTALLED) $(SPACY_OK) $(WEB_DEPS) ## Create .venv with the pinned dependencies, build the spaCy pipeline, fetch the widget's socket.io client
 
 $(INSTALLED): requirements.txt
 	@python=$$(bash scripts/find_python.sh) || exit 1; \
@@ -36,6 +39,11 @@ $(INSTALLED): requirements.txt
 	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+# The web widget's one dependency, pinned in web/package-lock.json.
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
 $(SPACY_OK): $(INSTALLED) scripts/build_spacy_pipeline.py
@@ -50,10 +58,10 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 chat: $(MODEL) ## Talk to the assistant in this terminal
 	@bash scripts/serve.sh chat
 
-run: $(MODEL) ## Serve the assistant: action server + Rasa server with its API and channels
+run: $(MODEL) $(WEB_DEPS) ## Serve the assistant: action server + Rasa server with its API and channels
 	@bash scripts/serve.sh run
 
-test: $(MODEL) ## Validate the data and run the whole test suite
+test: $(MODEL) $(WEB_DEPS) ## Validate the data and run the whole test suite
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m pytest
 

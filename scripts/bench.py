@@ -124,8 +124,11 @@ class Assistant:
         self.processes = []
 
 
-async def drive(url, users, messages, server_pid, headers=None, seconds=None):
-    """Each simulated person sends `messages` messages (or keeps going for `seconds`)."""
+async def drive(url, users, messages, server_pid, headers=None, seconds=None, conversation_length=None):
+    """Each simulated person sends `messages` messages (or keeps going for `seconds`).
+
+    With `conversation_length`, a person starts a new conversation (a new sender)
+    after that many messages, as visitors to a clinic's site come and go."""
     latencies, errors, peak_rss = [], 0, rss_mb(server_pid)
 
     sent = {}
@@ -137,6 +140,9 @@ async def drive(url, users, messages, server_pid, headers=None, seconds=None):
         sent[sender] = 0
         index = 0
         while (index < messages) if deadline is None else (time.perf_counter() < deadline):
+            if conversation_length and index and index % conversation_length == 0:
+                sender = uuid.uuid4().hex
+                sent[sender] = 0
             text = MIX[index % len(MIX)]
             index += 1
             sent[sender] += 1

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Start the action server, then either an interactive chat (chat) or the Rasa
-# server with its HTTP API and the channels in credentials.yml (run).
+# server with its HTTP API and the channels in credentials.yml, and the web page
+# with the chat widget (run).
 set -euo pipefail
 mode=${1:-chat}
 actions_port=${ACTIONS_PORT:-5055}
 rasa_port=${RASA_PORT:-5005}
+web_port=${WEB_PORT:-8080}
 rasa=.venv/bin/rasa
 model=models/threshold.tar.gz
 
 .venv/bin/rasa run actions --actions actions --port "$actions_port" >logs/actions.log 2>&1 &
 actions_pid=$!
-trap 'kill $actions_pid 2>/dev/null || true' EXIT INT TERM
+web_pid=""
+trap 'kill $actions_pid $web_pid 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 120); do
   if ! kill -0 "$actions_pid" 2>/dev/null; then
     echo "The action server stopped:" >&2; tail -n 5 logs/actions.log >&2; exit 1
@@ -36,11 +39,9 @@ case "$mode" in
     read -r -a origins <<<"$(.venv/bin/python -m threshold.clinic_profile --origins)"
     if [ "${#origins[@]}" -gt 0 ]; then api_args+=(--cors "${origins[@]}"); fi
     echo "Allowed web origins: ${origins[*]:-none}"
-    if [ -n "${THRESHOLD_WEBHOOK_TOKEN:-}" ]; then
-      echo "REST channel: on, behind THRESHOLD_WEBHOOK_TOKEN"
-    else
-      echo "REST channel: closed (set THRESHOLD_WEBHOOK_TOKEN to open it)"
-    fi
+    .venv/bin/python -m threshold.channel_status
+    .venv/bin/python -m threshold.web --port "$web_port" --rasa-port "$rasa_port" &
+    web_pid=$!
     "$rasa" run --model "$model" --endpoints endpoints.yml --credentials credentials.yml \
       --port "$rasa_port" "${api_args[@]}"
     ;;

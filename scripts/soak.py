@@ -6,7 +6,11 @@ Starts the action server and the Rasa server with the production channels
 checks that every conversation's stored tracker holds every message that was
 sent. Writes results/soak.md and results/soak.json.
 
-Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 120]
+Each simulated person has a conversation of --conversation-length messages, then
+a new one starts, so there are always --users conversations going at once
+(0 keeps one growing conversation per person).
+
+Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 120] [--conversation-length 20]
 """
 import argparse
 import asyncio
@@ -43,10 +47,41 @@ def stored_user_messages(database: Path) -> dict:
     return dict(rows)
 
 
+def fallback_notes(database: Path) -> int:
+    """Exercise turns that ended with the static note because an action failed."""
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            "select count(*) from events where type_name = 'action' "
+            "and action_name = 'utter_exercise_unavailable'").fetchone()[0]
+
+
+def quarter_peaks(values: list) -> list:
+    """The highest value in each quarter of a run."""
+    size = max(1, len(values) // 4)
+    return [max(values[i * size:(i + 1) * size] or values[-1:]) for i in range(3)] + [max(values[3 * size:] or values[-1:])]
+
+
+def plot_memory(samples: list, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 3))
+    axes.plot([t for t, _ in samples], [m for _, m in samples])
+    axes.set_xlabel("seconds")
+    axes.set_ylabel("server RSS (MB)")
+    axes.set_ylim(bottom=0)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--conversation-length", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -67,50 +102,64 @@ def main(argv=None) -> int:
         try:
             log(f"{args.users} conversations for {args.seconds:.0f} s...")
             figures = asyncio.run(drive(assistant.url, args.users, 0, assistant.server_pid,
-                                        headers=assistant.headers, seconds=args.seconds))
+                                        headers=assistant.headers, seconds=args.seconds,
+                                        conversation_length=args.conversation_length))
         finally:
             stop.set()
             sampler.join()
             assistant.stop()
         stored = stored_user_messages(database)
+        notes = fallback_notes(database)
     sent = figures.pop("sent")
     lost = {sender: (count, stored.get(sender, 0)) for sender, count in sent.items()
             if stored.get(sender, 0) != count}
-    quarter = max(1, len(samples) // 4)
+    quarters = quarter_peaks([m for _, m in samples])
+    # Memory levels off when the second half adds little: under 2% of the server's size.
+    second_half_growth = round(quarters[3] - quarters[1], 1)
+    levels_off = second_half_growth <= 0.02 * quarters[1]
     summary = {
-        "users": args.users, "seconds": args.seconds, "start_to_ready_s": round(ready, 1),
+        "users": args.users, "seconds": args.seconds, "conversation_length": args.conversation_length,
+        "start_to_ready_s": round(ready, 1),
         "messages": figures["messages"], "errors": figures["errors"],
         "throughput": round(figures["throughput"], 1), "p50_ms": round(figures["p50"], 1),
         "p95_ms": round(figures["p95"], 1), "p99_ms": round(figures["p99"], 1),
         "conversations_checked": len(sent), "conversations_with_missing_messages": len(lost),
-        "rss_mb_first_quarter_max": max(m for _, m in samples[:quarter]),
-        "rss_mb_last_quarter_max": max(m for _, m in samples[-quarter:]),
+        "exercise_fallback_notes": notes,
+        "rss_mb_quarter_peaks": quarters, "rss_mb_second_half_growth": second_half_growth,
+        "memory_levels_off": levels_off,
         "rss_samples": samples,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "soak.json").write_text(json.dumps(summary, indent=2))
-    growth = summary["rss_mb_last_quarter_max"] - summary["rss_mb_first_quarter_max"]
+    plot_memory(samples, args.out / "soak_memory.png")
+    length = f"{args.conversation_length} messages each" if args.conversation_length else "one per person, growing"
     report = "\n".join([
         "# Soak",
         "",
-        f"`scripts/soak.py --users {args.users} --seconds {args.seconds:.0f}` on {platform.node()}: "
+        f"`scripts/soak.py --users {args.users} --seconds {args.seconds:.0f} "
+        f"--conversation-length {args.conversation_length}` on {platform.node()}: "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Production channels (guarded REST), "
-        "SQLite conversation store, action server running.",
+        f"SQLite conversation store, action server running. {args.users} conversations at once "
+        f"({length}).",
         "",
         "| what | result |",
         "| --- | --- |",
-        f"| messages sent | {summary['messages']} |",
+        f"| messages sent | {summary['messages']} in {len(sent)} conversations |",
         f"| errors | {summary['errors']} |",
         f"| throughput | {summary['throughput']} msg/s |",
         f"| latency p50 / p95 / p99 | {summary['p50_ms']} / {summary['p95_ms']} / {summary['p99_ms']} ms |",
         f"| conversations whose stored tracker misses a message | {len(lost)} of {len(sent)} |",
-        f"| server RSS, highest in the first and last quarter | {summary['rss_mb_first_quarter_max']} MB, "
-        f"{summary['rss_mb_last_quarter_max']} MB ({growth:+.1f} MB) |",
+        f"| exercise turns that fell back to the static note (action server too slow) | {notes} |",
+        f"| server RSS, highest in each quarter of the run | {' / '.join(f'{q} MB' for q in quarters)} |",
+        f"| RSS growth over the second half | {second_half_growth:+.1f} MB: "
+        f"{'levels off' if levels_off else 'still growing'} (limit 2% = {0.02 * quarters[1]:.0f} MB) |",
+        "",
+        "![server memory during the soak](soak_memory.png)",
         "",
     ])
     (args.out / "soak.md").write_text(report)
     print(report)
-    return 0 if summary["errors"] == 0 and not lost else 1
+    return 0 if summary["errors"] == 0 and not lost and levels_off else 1
 
 
 if __name__ == "__main__":

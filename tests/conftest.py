@@ -178,3 +178,70 @@ def conversation(agent, event_loop_for_agent):
 @pytest.fixture(scope="session")
 def new_conversation(agent, event_loop_for_agent):
     return lambda: Conversation(agent, event_loop_for_agent)
+
+
+# The messaging channels, switched on against a stand-in for the Telegram and Slack APIs.
+TELEGRAM_TOKEN = "123456789:TEST-token_for-the-tests"
+TELEGRAM_SECRET = "test-telegram-secret_0123456789"
+TELEGRAM_WEBHOOK_URL = "https://assistant.juniperlane.example.org/webhooks/telegram/webhook"
+SLACK_SIGNING_SECRET = "test-slack-signing-secret"
+
+
+@pytest.fixture(scope="session")
+def fake_chat_apis():
+    from fake_chat_apis import FakeChatApis
+
+    apis = FakeChatApis()
+    yield apis
+    apis.close()
+
+
+@pytest.fixture(scope="session")
+def widget_site_port():
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def widget_clinic_profile(widget_site_port, tmp_path_factory):
+    """clinic.yml with the test page's origin allowed to open the chat."""
+    import yaml
+
+    profile = yaml.safe_load((PROJECT_ROOT / "clinic.yml").read_text())
+    profile["allowed_origins"] = profile.get("allowed_origins", []) + [f"http://127.0.0.1:{widget_site_port}"]
+    path = tmp_path_factory.mktemp("profile") / "clinic.yml"
+    path.write_text(yaml.safe_dump(profile))
+    return path
+
+
+@pytest.fixture(scope="session")
+def channel_database(tmp_path_factory):
+    return tmp_path_factory.mktemp("channels-db") / "conversations.db"
+
+
+@pytest.fixture(scope="session")
+def channel_server(action_server_url, fake_chat_apis, widget_clinic_profile, channel_database, tmp_path_factory):
+    """A Rasa server with every channel on, as `make run` starts it; its URL."""
+    import yaml
+
+    folder = tmp_path_factory.mktemp("channels")
+    endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
+    endpoints["action_endpoint"]["url"] = action_server_url
+    (folder / "endpoints.yml").write_text(yaml.safe_dump(endpoints))
+    port = free_port()
+    process = start_process(
+        [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL_PATH), "--endpoints", str(folder / "endpoints.yml"),
+         "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(port), "--interface", "127.0.0.1"],
+        PROJECT_ROOT / "logs" / "test-channels.log",
+        env={"THRESHOLD_DB_NAME": str(channel_database),
+             "THRESHOLD_CLINIC_PROFILE": str(widget_clinic_profile),
+             "THRESHOLD_TELEGRAM_TOKEN": TELEGRAM_TOKEN, "THRESHOLD_TELEGRAM_SECRET": TELEGRAM_SECRET,
+             "THRESHOLD_TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
+             "THRESHOLD_TELEGRAM_API_URL": fake_chat_apis.url,
+             "THRESHOLD_SLACK_TOKEN": "xoxb-test-token", "THRESHOLD_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+             "THRESHOLD_SLACK_API_URL": fake_chat_apis.url + "/api/"},
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", process, timeout=180)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_process(process)

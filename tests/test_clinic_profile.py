@@ -136,3 +136,23 @@ def test_crisis_replies_use_the_configured_contacts(tmp_path, agent):
     reply = generator.generate_from_slots("utter_crisis", {"crisis_family": None}, "rest")
     assert "call 999" in reply["text"] and "Samaritans on 116 123" in reply["text"]
     assert "988" not in reply["text"]
+
+
+def test_widget_colours_default_and_must_be_readable():
+    assert parse_clinic_profile(with_changes(widget=None)).widget == {"primary_colour": "#2f6f62", "text_on_primary": "#ffffff"}
+    dark = parse_clinic_profile(with_changes(widget={"primary_colour": "#1a1a6e"})).widget
+    assert dark["primary_colour"] == "#1a1a6e" and dark["text_on_primary"] == "#ffffff"
+    with pytest.raises(ClinicProfileError, match=r"widget.text_on_primary.*contrast 1.\d:1"):
+        parse_clinic_profile(with_changes(widget={"primary_colour": "#f0f0f0", "text_on_primary": "#ffffff"}))
+    with pytest.raises(ClinicProfileError, match="widget.primary_colour.*#rrggbb"):
+        parse_clinic_profile(with_changes(widget={"primary_colour": "teal"}))
+    with pytest.raises(ClinicProfileError, match="widget.font"):
+        parse_clinic_profile(with_changes(widget={"font": "Comic Sans"}))
+
+
+def test_contrast_ratio_matches_wcag():
+    from threshold.clinic_profile import contrast_ratio
+
+    assert round(contrast_ratio("#000000", "#ffffff"), 1) == 21.0
+    assert round(contrast_ratio("#777777", "#ffffff"), 2) == 4.48
+    assert contrast_ratio("#2f6f62", "#ffffff") >= 4.5

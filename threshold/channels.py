@@ -32,6 +32,18 @@ class InputError(ValueError):
         self.status = status
 
 
+def clean_message(message: Any) -> Text:
+    """A chat message without control characters, or an InputError saying what is wrong."""
+    if not isinstance(message, str):
+        raise InputError(400, "'message' must be a string")
+    message = _CONTROL.sub(" ", message).strip()
+    if not message:
+        raise InputError(400, "'message' is empty")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise InputError(413, f"'message' is longer than {MAX_MESSAGE_CHARS} characters")
+    return message
+
+
 def parse_body(body: bytes) -> Dict[Text, Any]:
     """The sender and message of a request body, or an InputError saying what is wrong."""
     try:
@@ -45,13 +57,7 @@ def parse_body(body: bytes) -> Dict[Text, Any]:
     sender, message = data.get("sender"), data.get("message")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
         raise InputError(400, f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters")
-    if not isinstance(message, str):
-        raise InputError(400, "'message' must be a string")
-    message = _CONTROL.sub(" ", message).strip()
-    if not message:
-        raise InputError(400, "'message' is empty")
-    if len(message) > MAX_MESSAGE_CHARS:
-        raise InputError(413, f"'message' is longer than {MAX_MESSAGE_CHARS} characters")
+    message = clean_message(message)
     metadata = data.get("metadata")
     return {"sender": sender, "message": message,
             "metadata": metadata if isinstance(metadata, dict) else None}

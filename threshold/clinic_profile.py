@@ -36,7 +36,10 @@ REQUIRED_TEXT_FIELDS = (
     "cancellation",
     "confidentiality",
 )
-OPTIONAL_FIELDS = ("booking_url", "locations", "crisis", "allowed_origins")
+OPTIONAL_FIELDS = ("booking_url", "locations", "crisis", "allowed_origins", "widget")
+# The website chat widget's colours; text on the primary colour must stay readable.
+WIDGET_DEFAULTS = {"primary_colour": "#2f6f62", "text_on_primary": "#ffffff"}
+MIN_CONTRAST = 4.5  # WCAG AA for normal text
 CRISIS_FIELDS = (
     "emergency_number",
     "crisis_line",
@@ -51,6 +54,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+()\-. ]{3,}$")
 _REGION = re.compile(r"^[A-Z]{2}$")
 _ORIGIN = re.compile(r"^https?://[^\s/]+$")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class ClinicProfileError(ValueError):
@@ -76,6 +80,7 @@ class ClinicProfile:
     locations: List[str]
     crisis: Dict[str, str]
     allowed_origins: List[str]
+    widget: Dict[str, str]
     source: str
 
     def template_values(self) -> Dict[str, Any]:
@@ -139,6 +144,35 @@ def _crisis_contacts(data: Dict[str, Any], region: str, path: str) -> Dict[str, 
     return contacts
 
 
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours."""
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _widget(data: Dict[str, Any], path: str) -> Dict[str, str]:
+    given = data.get("widget") or {}
+    if not isinstance(given, dict):
+        _fail(path, "widget", "must be a mapping with primary_colour and text_on_primary", given)
+    unknown = sorted(set(given) - set(WIDGET_DEFAULTS))
+    if unknown:
+        _fail(path, f"widget.{unknown[0]}", f"is not a known field; expected one of {', '.join(WIDGET_DEFAULTS)}")
+    widget = {**WIDGET_DEFAULTS, **given}
+    for field, value in widget.items():
+        if not isinstance(value, str) or not _COLOUR.match(value):
+            _fail(path, f"widget.{field}", "must be a colour written #rrggbb, in quotes", value)
+    ratio = contrast_ratio(widget["primary_colour"], widget["text_on_primary"])
+    if ratio < MIN_CONTRAST:
+        _fail(path, "widget.text_on_primary",
+              f"must be readable on primary_colour: contrast {ratio:.1f}:1, at least {MIN_CONTRAST}:1 is needed")
+    return widget
+
+
 def parse_clinic_profile(data: Any, path: str = "clinic.yml") -> ClinicProfile:
     """Validate the parsed YAML of a clinic profile."""
     if not isinstance(data, dict):
@@ -165,6 +199,7 @@ def parse_clinic_profile(data: Any, path: str = "clinic.yml") -> ClinicProfile:
         locations=_string_list(data, "locations", path),
         crisis=_crisis_contacts(data, region, path),
         allowed_origins=_string_list(data, "allowed_origins", path, _ORIGIN),
+        widget=_widget(data, path),
         source=path,
         **fields,
     )

@@ -1,0 +1,174 @@
+"""Telegram and Slack against a running server: real-format updates and events
+come in, and the replies that would go out are caught by a stand-in for the
+Telegram and Slack APIs on loopback (no network)."""
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import SLACK_SIGNING_SECRET, TELEGRAM_SECRET, TELEGRAM_WEBHOOK_URL
+
+
+def post(url, body: bytes, headers):
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+# --- Telegram ---------------------------------------------------------------
+
+_update_ids = iter(range(10_000, 1_000_000))
+
+
+def telegram_message(chat_id: int, text: str) -> dict:
+    """An Update as Telegram posts it for a private text message."""
+    person = {"id": chat_id, "is_bot": False, "first_name": "Sam", "language_code": "en"}
+    return {"update_id": next(_update_ids), "message": {
+        "message_id": 7, "date": int(time.time()), "text": text, "from": person,
+        "chat": {"id": chat_id, "first_name": "Sam", "type": "private"}}}
+
+
+def telegram_button(chat_id: int, payload: str) -> dict:
+    """An Update for a press on an inline keyboard button."""
+    person = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
+    return {"update_id": next(_update_ids), "callback_query": {
+        "id": str(uuid.uuid4().int)[:12], "from": person, "chat_instance": "42", "data": payload,
+        "message": {"message_id": 8, "date": int(time.time()), "text": "...",
+                    "from": {"id": 1, "is_bot": True, "first_name": "Assistant"},
+                    "chat": {"id": chat_id, "first_name": "Sam", "type": "private"}}}}
+
+
+def send_to_telegram_webhook(server, update: dict, secret=TELEGRAM_SECRET):
+    headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+    return post(f"{server}/webhooks/telegram/webhook", json.dumps(update).encode(), headers)
+
+
+def telegram_reply(apis, server, chat_id, update) -> str:
+    status, _ = send_to_telegram_webhook(server, update)
+    assert status == 200
+    return " ".join(m["text"] for m in apis.wait_for("sendMessage", chat_id=chat_id))
+
+
+def new_chat() -> int:
+    return uuid.uuid4().int % 10**9
+
+
+def test_telegram_webhook_is_registered_with_the_secret(channel_server, fake_chat_apis):
+    registered = fake_chat_apis.wait_for("setWebhook")[-1]
+    assert registered["url"] == TELEGRAM_WEBHOOK_URL and registered["secret_token"] == TELEGRAM_SECRET
+
+
+def test_telegram_answers_a_question_with_the_booking_link(channel_server, fake_chat_apis):
+    chat = new_chat()
+    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "why does therapy take time?"))
+    assert "Rothbaum" in reply and "juniperlane.example.org/book" in reply
+    buttons = [m for m in fake_chat_apis.calls_to("sendMessage", chat_id=chat) if "reply_markup" in m]
+    assert buttons and "callback_data" in buttons[0]["reply_markup"]
+
+
+def test_telegram_button_press_is_answered(channel_server, fake_chat_apis):
+    chat = new_chat()
+    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_button(chat, "/pre_appointment_cost"))
+    assert "$" in reply or "fee" in reply.lower()
+
+
+def test_telegram_crisis_message_gets_the_crisis_reply(channel_server, fake_chat_apis):
+    chat = new_chat()
+    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "i want to end my life"))
+    assert "988" in reply and "911" in reply
+
+
+def test_telegram_start_command_greets(channel_server, fake_chat_apis):
+    chat = new_chat()
+    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "/start"))
+    assert "not a therapist" in reply
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret-0123456789", TELEGRAM_SECRET + "x"])
+def test_telegram_updates_without_the_secret_are_refused(channel_server, fake_chat_apis, secret):
+    chat = new_chat()
+    status, _ = send_to_telegram_webhook(channel_server, telegram_message(chat, "hi"), secret=secret)
+    assert status == 403
+    time.sleep(1)
+    assert fake_chat_apis.calls_to("sendMessage", chat_id=chat) == []
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"update_id": "x", "message": 5}'])
+def test_telegram_malformed_updates_get_a_clear_error(channel_server, body):
+    status, text = post(f"{channel_server}/webhooks/telegram/webhook", body,
+                        {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+    assert status == 400
+
+
+# --- Slack ------------------------------------------------------------------
+
+
+def slack_headers(body: bytes, secret=SLACK_SIGNING_SECRET, timestamp=None) -> dict:
+    timestamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slack_direct_message(user: str, channel: str, text: str) -> bytes:
+    """An Events API event_callback for a direct message to the app."""
+    ts = f"{time.time():.6f}"
+    return json.dumps({
+        "token": "unused", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
+        "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
+        "event": {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
+                  "channel": channel, "event_ts": ts, "team": "T0001"},
+    }).encode()
+
+
+def new_slack_conversation():
+    suffix = uuid.uuid4().hex[:8].upper()
+    return f"U{suffix}", f"D{suffix}"
+
+
+def test_slack_answers_a_signed_direct_message(channel_server, fake_chat_apis):
+    user, channel = new_slack_conversation()
+    body = slack_direct_message(user, channel, "why does therapy take time?")
+    status, _ = post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))
+    assert status == 200
+    reply = " ".join(m.get("text", "") for m in fake_chat_apis.wait_for("chat.postMessage", channel=channel))
+    assert "Rothbaum" in reply and "juniperlane.example.org/book" in reply
+
+
+def test_slack_crisis_message_gets_the_crisis_reply(channel_server, fake_chat_apis):
+    user, channel = new_slack_conversation()
+    body = slack_direct_message(user, channel, "i want to kill myself")
+    assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 200
+    reply = " ".join(m.get("text", "") for m in fake_chat_apis.wait_for("chat.postMessage", channel=channel))
+    assert "988" in reply
+
+
+@pytest.mark.parametrize("case", ["bad signature", "wrong secret", "stale", "no headers"])
+def test_slack_rejects_unsigned_or_stale_requests(channel_server, fake_chat_apis, case):
+    user, channel = new_slack_conversation()
+    body = slack_direct_message(user, channel, "hi")
+    headers = {
+        "bad signature": {**slack_headers(body), "X-Slack-Signature": "v0=" + "0" * 64},
+        "wrong secret": slack_headers(body, secret="not-the-secret"),
+        "stale": slack_headers(body, timestamp=int(time.time()) - 600),
+        "no headers": {},
+    }[case]
+    status, _ = post(f"{channel_server}/webhooks/slack/webhook", body, headers)
+    assert status == 400
+    time.sleep(1)
+    assert fake_chat_apis.calls_to("chat.postMessage", channel=channel) == []
+
+
+def test_slack_url_check_is_answered_only_when_signed(channel_server):
+    body = json.dumps({"token": "unused", "challenge": "c-123", "type": "url_verification"}).encode()
+    status, text = post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))
+    assert status == 200 and json.loads(text) == {"challenge": "c-123"}
+    assert post(f"{channel_server}/webhooks/slack/webhook", body, {})[0] == 400

@@ -1,0 +1,101 @@
+"""The Slack channel, configured from the environment.
+
+Rasa 3.6's Slack connector checks each request's signature (and rejects ones
+older than five minutes); it needs its secrets in credentials.yml and stops the
+server when they are missing. This one reads them from THRESHOLD_SLACK_TOKEN and
+THRESHOLD_SLACK_SIGNING_SECRET, stays closed (403) until both are set, answers
+Slack's URL check in the form Slack expects, and sends replies to
+THRESHOLD_SLACK_API_URL when that is set (the tests' stand-in for Slack).
+"""
+import json
+import logging
+import os
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from slack_sdk.web.async_client import AsyncWebClient
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.slack import SlackBot, SlackInput
+
+logger = logging.getLogger(__name__)
+
+TOKEN_ENV = "THRESHOLD_SLACK_TOKEN"
+SIGNING_SECRET_ENV = "THRESHOLD_SLACK_SIGNING_SECRET"
+CHANNEL_ENV = "THRESHOLD_SLACK_CHANNEL"
+API_URL_ENV = "THRESHOLD_SLACK_API_URL"
+REQUIRED = (TOKEN_ENV, SIGNING_SECRET_ENV)
+
+
+def settings_problem() -> Optional[Text]:
+    missing = [name for name in REQUIRED if not os.environ.get(name)]
+    return f"set {', '.join(missing)}" if missing else None
+
+
+class ClinicSlackBot(SlackBot):
+    def __init__(self, token: Text, slack_channel: Optional[Text] = None, thread_id: Optional[Text] = None,
+                 proxy: Optional[Text] = None, api_url: Optional[Text] = None) -> None:
+        super().__init__(token, slack_channel, thread_id, proxy)
+        if api_url:
+            self.client = AsyncWebClient(token, proxy=proxy, base_url=api_url.rstrip("/") + "/")
+
+
+class EnvSlackInput(SlackInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "slack"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "EnvSlackInput":
+        return cls()
+
+    def __init__(self) -> None:
+        self.problem = settings_problem()
+        if self.problem:
+            logger.info("Slack channel: off (%s).", self.problem)
+            return
+        super().__init__(
+            os.environ[TOKEN_ENV], slack_channel=os.environ.get(CHANNEL_ENV) or None,
+            slack_retry_reason_header="x-slack-retry-reason", slack_retry_number_header="x-slack-retry-num",
+            slack_signing_secret=os.environ[SIGNING_SECRET_ENV],
+        )
+        self.api_url = os.environ.get(API_URL_ENV) or None
+
+    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackBot:
+        return ClinicSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        if self.problem:
+            closed = Blueprint("threshold_slack_closed", __name__)
+
+            @closed.route("/", methods=["GET"])
+            async def health(request: Request):
+                return response.json({"status": "off"})
+
+            @closed.route("/webhook", methods=["GET", "POST"])
+            async def refuse(request: Request):
+                return response.json({"error": f"the Slack channel is off: {self.problem}"}, status=403)
+
+            return closed
+
+        slack = super().blueprint(on_new_message)
+
+        @slack.middleware("request")
+        async def url_verification(request: Request):
+            # Slack's one-time URL check wants {"challenge": ...} back; signed like any event.
+            if request.method != "POST" or "json" not in (request.headers.get("content-type") or ""):
+                return None
+            try:
+                body = json.loads(request.body or b"{}")
+            except ValueError:
+                return response.json({"error": "the body is not valid JSON"}, status=400)
+            if not isinstance(body, dict):
+                return response.json({"error": "the body is not a Slack event"}, status=400)
+            if body.get("type") == "url_verification":
+                if not self.is_request_from_slack_authentic(request):
+                    return response.text("bad signature", status=400)
+                return response.json({"challenge": body.get("challenge")})
+            return None
+
+        return slack

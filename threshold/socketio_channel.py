@@ -1,0 +1,76 @@
+"""The website chat channel (socket.io), for the widget in web/.
+
+Rasa 3.6's socketio channel accepts connections from any web page and passes on
+whatever a client sends. This one:
+- accepts browsers only from the clinic's allowed_origins (clinic.yml);
+- checks each message like the REST channel does (a string, control characters
+  removed, at most 5000 characters, a session id) and drops bad ones with a
+  warning that holds no message text;
+- keeps a conversation across page reloads (session_persistence): the widget
+  asks for its earlier session id, and replies go to every tab that shares it.
+"""
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from socketio import AsyncServer
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+
+from threshold.channels import InputError, MAX_SENDER_CHARS, clean_message
+from threshold.clinic_profile import load_clinic_profile
+
+logger = logging.getLogger(__name__)
+
+
+def session_id_of(data: Any) -> Optional[Text]:
+    value = data.get("session_id") if isinstance(data, dict) else None
+    if isinstance(value, str) and 0 < len(value) <= MAX_SENDER_CHARS and value.isprintable():
+        return value
+    return None
+
+
+class ClinicSocketIOInput(SocketIOInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        origins = load_clinic_profile().allowed_origins
+        # An empty list would switch the origin check off; no origins means no browsers.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins or ["null-origin.invalid"])
+        webhook = SocketBlueprint(sio, self.socketio_path, "threshold_socketio_webhook", __name__)
+        self.sio = sio
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request):
+            return response.json({"status": "ok"})
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Any) -> None:
+            session_id = session_id_of(data) or uuid.uuid4().hex
+            if self.session_persistence:
+                sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any) -> None:
+            sender_id = session_id_of(data) if self.session_persistence else sid
+            if sender_id is None:
+                logger.warning("socketio: a message without a valid session_id was dropped.")
+                return
+            try:
+                text = clean_message(data.get("message"))
+            except InputError as error:
+                logger.warning("socketio: a message was dropped: %s.", error)
+                return
+            metadata = data.get(self.metadata_key)
+            await on_new_message(UserMessage(
+                text, SocketIOOutput(sio, self.bot_message_evt), sender_id,
+                input_channel=self.name(), metadata=metadata if isinstance(metadata, dict) else None,
+            ))
+
+        return webhook
