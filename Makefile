@@ -71,7 +71,7 @@ eval: $(MODEL) ## Cross-validation, held-out and crisis figures with a baseline,
 bench: $(MODEL) ## Speed and memory against the stock Rasa starter bot, into results/bench.md
 	$(PY) scripts/bench.py
 
-soak: $(MODEL) ## 50 conversations for 2 minutes on loopback: errors, stored messages, memory
+soak: $(MODEL) ## 50 conversations at once for 5 minutes on loopback: errors, stored messages, memory
 	$(PY) scripts/soak.py
 
 purge: $(INSTALLED) ## Delete stored conversations older than DAYS days: make purge DAYS=30

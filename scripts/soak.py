@@ -10,7 +10,7 @@ Each simulated person has a conversation of --conversation-length messages, then
 a new one starts, so there are always --users conversations going at once
 (0 keeps one growing conversation per person).
 
-Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 120] [--conversation-length 20]
+Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 300] [--conversation-length 20]
 """
 import argparse
 import asyncio
@@ -71,7 +71,7 @@ def plot_memory(samples: list, path: Path) -> None:
     axes.plot([t for t, _ in samples], [m for _, m in samples])
     axes.set_xlabel("seconds")
     axes.set_ylabel("server RSS (MB)")
-    axes.set_ylim(bottom=0)
+    axes.set_ylim(0, max(m for _, m in samples) * 1.2)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -80,7 +80,7 @@ def plot_memory(samples: list, path: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--conversation-length", type=int, default=20)
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
