@@ -8,11 +8,21 @@ THRESHOLD_DB_PASSWORD.
 Rasa's own SQL store waits forever for a database that does not answer; this one
 tries for THRESHOLD_DB_CONNECT_SECONDS (default 20) and then stops start-up with
 an error that names the database.
+
+Rasa's SQL store also reads and rebuilds the whole conversation for every message,
+which grew to most of the server's time under load. This one keeps the conversations
+it saved recently in memory (`recent_conversations`, for `recent_minutes`) and uses
+one only if the database still holds exactly its events, so another server writing
+to the same database, or a purge, is noticed. The database stays the record.
 """
+import itertools
 import logging
 import os
 import time
-from typing import Any, Optional, Text
+from collections import OrderedDict
+from typing import Any, Optional, Text, Tuple
+
+from rasa.shared.core.trackers import DialogueStateTracker
 
 import sqlalchemy as sa
 
@@ -60,7 +70,17 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
 
 
 class ClinicSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, domain=None, host=None, event_broker=None, **kwargs: Any) -> None:
+    def __init__(self, domain=None, host=None, event_broker=None, recent_conversations: int = 200,
+                 recent_minutes: float = 15, **kwargs: Any) -> None:
+        if isinstance(recent_conversations, bool) or not isinstance(recent_conversations, int) or recent_conversations < 0:
+            raise ValueError("tracker_store: recent_conversations must be a whole number, 0 or more")
+        if isinstance(recent_minutes, bool) or not isinstance(recent_minutes, (int, float)) or recent_minutes <= 0:
+            raise ValueError("tracker_store: recent_minutes must be a number of minutes above 0")
+        self._recent: "OrderedDict[Text, Tuple[DialogueStateTracker, float]]" = OrderedDict()
+        # How many events of a conversation in use are in the database, as checked when it was read.
+        self._stored_counts: dict = {}
+        self._recent_limit = recent_conversations
+        self._recent_seconds = recent_minutes * 60
         settings = settings_from_environment(host=host, **kwargs)
         dialect = settings.get("dialect", "sqlite")
         db = settings.get("db", "conversations.db")
@@ -95,3 +115,39 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
                 time.sleep(1)
             finally:
                 engine.dispose()
+
+    def _stored_event_count(self, sender_id: Text) -> int:
+        with self.session_scope() as session:
+            return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        # Taken out while in use: a turn that fails before it is saved leaves no copy behind.
+        recent = self._recent.pop(sender_id, None)
+        if recent is not None:
+            tracker, saved_at = recent
+            fresh = time.monotonic() - saved_at < self._recent_seconds
+            if fresh and self._stored_event_count(sender_id) == len(tracker.events):
+                self._stored_counts[sender_id] = (id(tracker), len(tracker.events))
+                return tracker
+        tracker = await super().retrieve(sender_id)
+        if tracker is not None:
+            self._stored_counts[sender_id] = (id(tracker), len(tracker.events))
+        return tracker
+
+    def _additional_events(self, session, tracker: DialogueStateTracker):
+        # The count checked when this very tracker was read saves counting again.
+        read_as, stored = self._stored_counts.pop(tracker.sender_id, (None, 0))
+        if read_as != id(tracker) or stored > len(tracker.events):
+            return super()._additional_events(session, tracker)
+        return itertools.islice(tracker.events, stored, len(tracker.events))
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await super().save(tracker)
+        if not self._recent_limit:
+            return
+        now = time.monotonic()
+        self._recent.pop(tracker.sender_id, None)
+        self._recent[tracker.sender_id] = (tracker, now)
+        while self._recent and (len(self._recent) > self._recent_limit
+                                or now - next(iter(self._recent.values()))[1] >= self._recent_seconds):
+            self._recent.popitem(last=False)
