@@ -103,3 +103,11 @@ def test_memory_can_be_turned_off(tmp_path):
 def test_bad_settings_are_refused(tmp_path, settings):
     with pytest.raises(ValueError, match="tracker_store: recent_"):
         new_store(tmp_path / "c.db", **settings)
+
+
+def test_the_store_benchmark_runs(capsys):
+    from scripts_path import load_script
+
+    assert load_script("store_bench").main(["--messages", "2", "--runs", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "| Rasa's SQLTrackerStore |" in table and "| ours (endpoints.yml) |" in table
