@@ -14,6 +14,7 @@ import hmac
 import logging
 import os
 import re
+import warnings
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from aiogram.bot.api import TelegramAPIServer
@@ -25,6 +26,10 @@ from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramOutput
 
 logger = logging.getLogger(__name__)
+
+# aiogram switches deprecation warnings back on for the whole process when Rasa imports
+# it; libraries' notices about their own code are noise in a clinic's server log.
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 TOKEN_ENV = "THRESHOLD_TELEGRAM_TOKEN"
 WEBHOOK_URL_ENV = "THRESHOLD_TELEGRAM_WEBHOOK_URL"
