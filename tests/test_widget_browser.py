@@ -91,6 +91,24 @@ def test_a_question_gets_the_answer_with_the_booking_link(page, site):
     assert link.get_attribute("rel") == "noopener noreferrer"
 
 
+def test_typing_indicator_shows_until_the_reply_and_colours_come_from_the_profile(page, site):
+    open_chat(page, site)
+    # Record every time the indicator is shown or hidden.
+    page.evaluate("""() => {
+        window.typingSeen = [];
+        const typing = document.querySelector('.threshold-typing');
+        new MutationObserver(() => window.typingSeen.push(!typing.hidden))
+            .observe(typing, {attributes: true, attributeFilter: ['hidden']});
+    }""")
+    ask(page, "how long is a session?")
+    seen = page.evaluate("window.typingSeen")
+    assert seen and seen[0] is True and seen[-1] is False
+    assert page.locator(".threshold-typing").is_hidden()
+    header = page.locator(".threshold-header")
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(47, 111, 98)"  # #2f6f62
+    assert header.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
+
+
 def test_pressing_a_button_sends_its_choice(page, site):
     open_chat(page, site)
     ask(page, "why does therapy take time?")
