@@ -3,7 +3,8 @@
 Rasa 3.6 logs a custom action that fails (action server down, an error, or no
 answer within the timeout), drops its events and carries on, so the person gets
 no reply at all. It also waits up to five minutes for a slow action server. This
-policy shortens that wait to `action_timeout_seconds` and, when one of `actions`
+policy shortens that wait to `action_timeout_seconds` (threshold/action_server.py,
+which also makes Rasa check the action server's answers faster) and, when one of `actions`
 ran this turn without sending anything, predicts `response`: a static domain
 response, so the turn always ends with a reply. A rule in data/rules/ waits for
 the person after that response.
@@ -13,7 +14,6 @@ every other turn it predicts nothing.
 """
 from typing import Any, Dict, List, Optional, Text
 
-import rasa.core.actions.action as rasa_actions
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -24,6 +24,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
+
+from threshold import action_server
 
 # Rasa's own limit; a longer one would only make people wait longer.
 RASA_REQUEST_TIMEOUT_SECONDS = 300
@@ -58,8 +60,7 @@ class ActionServerFallbackPolicy(Policy):
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self.actions, self.response, timeout = self._validated(config)
-        # Rasa 3.6 reads this module constant for every call to the action server.
-        rasa_actions.DEFAULT_REQUEST_TIMEOUT = timeout
+        action_server.configure(timeout)
 
     @staticmethod
     def _validated(config: Dict[Text, Any]):

@@ -78,6 +78,21 @@ def test_the_policy_sets_the_action_server_timeout(make_policy):
     assert rasa_actions.DEFAULT_REQUEST_TIMEOUT == 2.5
 
 
+def test_action_server_answers_are_still_checked(make_policy):
+    from jsonschema import ValidationError
+
+    from rasa.core.actions.action import RemoteAction
+
+    make_policy()
+    action = RemoteAction("action_suggest_exercise", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "x", "value": 1}],
+                                           "responses": [{"text": "hi"}]})
+    with pytest.raises(ValidationError, match="Failed to validate"):
+        action._validate_action_result({"events": "not a list"})
+    with pytest.raises(ValidationError):
+        action._validate_action_result({"events": [{"event": "no_such_event"}]})
+
+
 def test_the_configured_timeout_keeps_the_wait_short():
     policies = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["policies"]
     fallback = [p for p in policies if p["name"].endswith("ActionServerFallbackPolicy")]
