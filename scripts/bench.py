@@ -130,6 +130,7 @@ async def drive(url, users, messages, server_pid, headers=None, seconds=None, co
     With `conversation_length`, a person starts a new conversation (a new sender)
     after that many messages, as visitors to a clinic's site come and go."""
     latencies, errors, peak_rss = [], 0, rss_mb(server_pid)
+    by_message = {}
 
     sent = {}
     deadline = time.perf_counter() + seconds if seconds else None
@@ -158,6 +159,7 @@ async def drive(url, users, messages, server_pid, headers=None, seconds=None, co
                 errors += 1
                 continue
             latencies.append((time.perf_counter() - started) * 1000)
+            by_message.setdefault(text, []).append(latencies[-1])
 
     async def sample_memory():
         nonlocal peak_rss
@@ -179,6 +181,7 @@ async def drive(url, users, messages, server_pid, headers=None, seconds=None, co
         "p95": percentile(latencies, 0.95) if latencies else None,
         "p99": percentile(latencies, 0.99) if latencies else None,
         "rss_mb": max(peak_rss, rss_mb(server_pid)),
+        "by_message": by_message,
     }
 
 
@@ -282,6 +285,12 @@ def summarise(results, args):
         for users, runs in data["load"].items():
             entry["load"][users] = {key: median_of(runs, key)
                                     for key in ("throughput", "p50", "p95", "p99", "rss_mb", "errors")}
+        # Which messages are slow, for the fewest people at once (where nothing waits in line).
+        pooled = {}
+        for figures in data["load"][min(data["load"])]:
+            for text, values in figures.get("by_message", {}).items():
+                pooled.setdefault(text, []).extend(values)
+        entry["message_p50"] = {text: statistics.median(values) for text, values in pooled.items()}
         summary[name] = entry
     return summary
 
@@ -320,6 +329,11 @@ def render(summary, args):
         if ours["train_s"] and peer["train_s"]:
             lines.append(f"- training time x{ours['train_s'] / peer['train_s']:.2f}, "
                          f"model size x{ours['model_mb'] / peer['model_mb']:.2f}")
+    for name, entry in summary.items():
+        slowest = sorted(entry.get("message_p50", {}).items(), key=lambda item: -item[1])[:5]
+        if slowest:
+            lines += ["", f"Slowest messages for {name}, {min(entry['load'])} user(s) at once (median):", ""]
+            lines += [f"- {value:.1f} ms: \"{text}\"" for text, value in slowest]
     lines.append("")
     return "\n".join(lines)
 

@@ -1,5 +1,6 @@
 """A tiny run of the benchmark script (the full `make bench` stays out of `make test`)."""
 import json
+import re
 
 from scripts_path import load_script
 
@@ -33,4 +34,9 @@ def test_a_tiny_run_measures_the_real_servers(tmp_path):
     assert set(load) == {"1", "2"}
     assert load["2"]["errors"] == 0 and load["2"]["throughput"] > 0
     assert data["summary"]["threshold"]["ready_s"] > 0
-    assert "| threshold | 2 |" in (tmp_path / "bench.md").read_text()
+    report = (tmp_path / "bench.md").read_text()
+    assert "| threshold | 2 |" in report
+    # The slowest messages for one person, from the mix that was sent.
+    slowest = re.findall(r'- ([0-9.]+) ms: "(.+)"', report.split("Slowest messages for threshold")[1])
+    assert slowest and all(text in bench.MIX[:3] for _, text in slowest)
+    assert [float(ms) for ms, _ in slowest] == sorted((float(ms) for ms, _ in slowest), reverse=True)
