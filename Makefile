@@ -58,7 +58,7 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 chat: $(MODEL) ## Talk to the assistant in this terminal
 	@bash scripts/serve.sh chat
 
-run: $(MODEL) $(WEB_DEPS) ## Serve the assistant: action server + Rasa server with its API and channels
+run: $(MODEL) $(WEB_DEPS) ## Serve the assistant: action server, Rasa server with its channels (and API), the widget demo page on :8080
 	@bash scripts/serve.sh run
 
 test: $(MODEL) $(WEB_DEPS) ## Validate the data and run the whole test suite
