@@ -6,11 +6,11 @@ message naming the field, instead of failing later in a conversation.
 """
 import sys
 
-from threshold.clinic_profile import ClinicProfileError, load_clinic_profile
+from threshold.clinic_profile import ClinicProfileError, process_profile
 from actions.library import ExerciseLibraryError, load_library
 
 try:
-    CLINIC = load_clinic_profile()
+    CLINIC = process_profile()
     LIBRARY = load_library()
 except (ClinicProfileError, ExerciseLibraryError) as error:
     sys.stderr.write(f"Threshold action server cannot start: {error}\n")

@@ -167,3 +167,11 @@ def test_a_conversation_continues_after_a_restart(tmp_path):
         assert said == ["I feel stuck", "i want to kill myself", "thanks"]
     finally:
         second.stop()
+
+
+@pytest.mark.parametrize("channel,needs", [("telegram", "THRESHOLD_TELEGRAM_TOKEN"),
+                                           ("slack", "THRESHOLD_SLACK_SIGNING_SECRET")])
+def test_messaging_channels_stay_closed_without_their_secrets(server, channel, needs):
+    body = json.dumps({"update_id": 1, "message": {"text": "hi"}}).encode()
+    status, answer = server.post(body, token=None, path=f"/webhooks/{channel}/webhook")
+    assert status == 403 and needs in answer["error"]

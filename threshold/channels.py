@@ -63,6 +63,21 @@ def parse_body(body: bytes) -> Dict[Text, Any]:
             "metadata": metadata if isinstance(metadata, dict) else None}
 
 
+def closed_blueprint(name: Text, label: Text, problem: Text) -> Blueprint:
+    """A channel's routes while its settings are missing: it says so, and answers nothing."""
+    closed = Blueprint(name, __name__)
+
+    @closed.route("/", methods=["GET"])
+    async def health(request: Request):
+        return response.json({"status": "off"})
+
+    @closed.route("/webhook", methods=["GET", "POST"])
+    async def refuse(request: Request):
+        return response.json({"error": f"the {label} channel is off: {problem}"}, status=403)
+
+    return closed
+
+
 class TokenRestInput(RestInput):
     @classmethod
     def name(cls) -> Text:

@@ -5,6 +5,7 @@ what is expected; nothing falls back silently. Crisis contacts a clinic leaves
 out come from content/crisis_defaults.yml for its region, and the values in use
 are logged at start-up.
 """
+import functools
 import logging
 import os
 import re
@@ -121,15 +122,21 @@ def _string_list(data: Dict[str, Any], field: str, path: str, pattern=None) -> L
     return [v.strip() for v in value]
 
 
+def _section(data: Dict[str, Any], name: str, known, path: str) -> Dict[str, Any]:
+    """An optional mapping such as `crisis:`, checked for its type and unknown fields."""
+    given = data.get(name) or {}
+    if not isinstance(given, dict):
+        _fail(path, name, f"must be a mapping with fields among {', '.join(known)}", given)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        _fail(path, f"{name}.{unknown[0]}", f"is not a known field; expected one of {', '.join(known)}")
+    return given
+
+
 def _crisis_contacts(data: Dict[str, Any], region: str, path: str) -> Dict[str, str]:
     with open(CRISIS_DEFAULTS_PATH, encoding="utf-8") as handle:
         defaults_by_region = yaml.safe_load(handle)
-    given = data.get("crisis") or {}
-    if not isinstance(given, dict):
-        _fail(path, "crisis", "must be a mapping of crisis contacts", given)
-    unknown = sorted(set(given) - set(CRISIS_FIELDS))
-    if unknown:
-        _fail(path, f"crisis.{unknown[0]}", f"is not a known field; expected one of {', '.join(CRISIS_FIELDS)}")
+    given = _section(data, "crisis", CRISIS_FIELDS, path)
     contacts = dict(defaults_by_region["default"])
     contacts.update(defaults_by_region.get(region, {}))
     for field, value in given.items():
@@ -156,13 +163,7 @@ def contrast_ratio(first: str, second: str) -> float:
 
 
 def _widget(data: Dict[str, Any], path: str) -> Dict[str, str]:
-    given = data.get("widget") or {}
-    if not isinstance(given, dict):
-        _fail(path, "widget", "must be a mapping with primary_colour and text_on_primary", given)
-    unknown = sorted(set(given) - set(WIDGET_DEFAULTS))
-    if unknown:
-        _fail(path, f"widget.{unknown[0]}", f"is not a known field; expected one of {', '.join(WIDGET_DEFAULTS)}")
-    widget = {**WIDGET_DEFAULTS, **given}
+    widget = {**WIDGET_DEFAULTS, **_section(data, "widget", tuple(WIDGET_DEFAULTS), path)}
     for field, value in widget.items():
         if not isinstance(value, str) or not _COLOUR.match(value):
             _fail(path, f"widget.{field}", "must be a colour written #rrggbb, in quotes", value)
@@ -207,6 +208,13 @@ def parse_clinic_profile(data: Any, path: str = "clinic.yml") -> ClinicProfile:
 
 def profile_path() -> Path:
     return Path(os.environ.get(PROFILE_PATH_ENV) or DEFAULT_PROFILE_PATH)
+
+
+@functools.lru_cache(maxsize=1)
+def process_profile() -> ClinicProfile:
+    """The profile this server process runs with: read and validated once, shared by
+    the replies, the channels and the actions."""
+    return load_clinic_profile()
 
 
 def load_clinic_profile(path: Optional[Path] = None) -> ClinicProfile:

@@ -16,7 +16,7 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from threshold.clinic_profile import ClinicProfile, load_clinic_profile
+from threshold.clinic_profile import ClinicProfile, process_profile
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         profile: Optional[ClinicProfile] = None,
     ) -> None:
         super().__init__((domain or Domain.empty()).responses)
-        self.profile = profile or load_clinic_profile()
+        self.profile = profile or process_profile()
         self.clinic_values = self.profile.template_values()
         logger.info("Clinic profile loaded from %s", self.profile.source)
 

@@ -10,7 +10,7 @@ THRESHOLD_SLACK_API_URL when that is set (the tests' stand-in for Slack).
 import json
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -18,6 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
+
+from threshold.channels import closed_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -67,17 +69,7 @@ class EnvSlackInput(SlackInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         if self.problem:
-            closed = Blueprint("threshold_slack_closed", __name__)
-
-            @closed.route("/", methods=["GET"])
-            async def health(request: Request):
-                return response.json({"status": "off"})
-
-            @closed.route("/webhook", methods=["GET", "POST"])
-            async def refuse(request: Request):
-                return response.json({"error": f"the Slack channel is off: {self.problem}"}, status=403)
-
-            return closed
+            return closed_blueprint("threshold_slack_closed", "Slack", self.problem)
 
         slack = super().blueprint(on_new_message)
 

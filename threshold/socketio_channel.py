@@ -21,7 +21,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
 from threshold.channels import InputError, MAX_SENDER_CHARS, clean_message
-from threshold.clinic_profile import load_clinic_profile
+from threshold.clinic_profile import process_profile
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class ClinicSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        origins = load_clinic_profile().allowed_origins
+        origins = process_profile().allowed_origins
         # An empty list would switch the origin check off; no origins means no browsers.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins or ["null-origin.invalid"])
         webhook = SocketBlueprint(sio, self.socketio_path, "threshold_socketio_webhook", __name__)

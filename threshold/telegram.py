@@ -25,6 +25,8 @@ from sanic.request import Request
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramOutput
 
+from threshold.channels import closed_blueprint
+
 logger = logging.getLogger(__name__)
 
 # aiogram switches deprecation warnings back on for the whole process when Rasa imports
@@ -44,13 +46,9 @@ START_COMMAND = "/start"
 GREETING = "/greet"
 
 
-def missing_settings() -> List[Text]:
-    return [name for name in REQUIRED if not os.environ.get(name)]
-
-
 def settings_problem() -> Optional[Text]:
     """What is wrong with the Telegram settings, or None when it can be switched on."""
-    missing = missing_settings()
+    missing = [name for name in REQUIRED if not os.environ.get(name)]
     if missing:
         return f"set {', '.join(missing)}"
     if not _SECRET.match(os.environ[SECRET_ENV]):
@@ -130,16 +128,17 @@ class SecretTelegramInput(InputChannel):
             await bot.close()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        if self.problem:
+            return closed_blueprint("threshold_telegram_closed", "Telegram", self.problem)
         telegram = Blueprint("threshold_telegram_webhook", __name__)
+        out_channel = self.get_output_channel()
 
         @telegram.route("/", methods=["GET"])
         async def health(request: Request):
-            return response.json({"status": "ok" if not self.problem else "off"})
+            return response.json({"status": "ok"})
 
         @telegram.route("/webhook", methods=["POST"])
         async def receive(request: Request):
-            if self.problem:
-                return response.json({"error": f"the Telegram channel is off: {self.problem}"}, status=403)
             if not self._authentic(request):
                 return response.json({"error": "missing or wrong secret token"}, status=403)
             try:
@@ -150,17 +149,14 @@ class SecretTelegramInput(InputChannel):
             if text is None or chat is None:
                 return response.text("ok")  # acknowledged, nothing to answer
             try:
-                await on_new_message(UserMessage(text, self.out_channel, str(chat), input_channel=self.name()))
+                await on_new_message(UserMessage(text, out_channel, str(chat), input_channel=self.name()))
             except Exception as error:  # Telegram would retry forever on an error status
                 logger.error("Telegram channel: a message could not be handled (%s).", type(error).__name__)
             return response.text("ok")
 
-        if not self.problem:
-            self.out_channel = self.get_output_channel()
-
-            @telegram.listener("after_server_start")
-            async def register(app, loop):
-                if await self.register_webhook():
-                    logger.info("Telegram channel: webhook registered.")
+        @telegram.listener("after_server_start")
+        async def register(app, loop):
+            if await self.register_webhook():
+                logger.info("Telegram channel: webhook registered.")
 
         return telegram
