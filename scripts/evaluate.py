@@ -3,7 +3,7 @@
 - Cross-validation of the NLU pipeline (config.yml, including the fallback and
   the SafetyNet) on the training data, and on the same folds a baseline:
   TF-IDF (words and character n-grams) + logistic regression from scikit-learn.
-- Both, trained on all the data, on the held-out file tests/data/heldout_nlu.yml.
+- Both, trained on all the data, on the held-out file tests/data/dev/nlu_messages.yml.
 - Crisis recall and false alarms on tests/data/, for the full pipeline and the baseline.
 
 Writes results/eval.md, results/confusion_matrix.png and results/intent_report.csv.
@@ -106,8 +106,8 @@ def confusion_png(labels, truth, predicted, path: Path):
 
 
 def crisis_figures(predict):
-    crisis = yaml.safe_load((ROOT / "tests" / "data" / "crisis_messages.yml").read_text())
-    negatives = yaml.safe_load((ROOT / "tests" / "data" / "hard_negatives.yml").read_text())
+    crisis = yaml.safe_load((ROOT / "tests" / "data" / "dev" / "crisis_messages.yml").read_text())
+    negatives = yaml.safe_load((ROOT / "tests" / "data" / "dev" / "hard_negatives.yml").read_text())
     messages = [m for family in crisis.values() for m in family]
     missed = [m for m, p in zip(messages, predict(messages)) if p not in CRISIS_INTENTS]
     alarms = [m for m, p in zip(negatives, predict(negatives)) if p in CRISIS_INTENTS]
@@ -140,7 +140,7 @@ def main():
             truth += list(intents[test])
         print("training on all the data for the held-out file...", flush=True)
         full = train_pipeline(examples, workdir, "full")
-        heldout = yaml.safe_load((ROOT / "tests" / "data" / "heldout_nlu.yml").read_text())
+        heldout = yaml.safe_load((ROOT / "tests" / "data" / "dev" / "nlu_messages.yml").read_text())
         held_texts = [m for msgs in heldout.values() for m in msgs]
         held_truth = [i for i, msgs in heldout.items() for _ in msgs]
         held_parses = parse_all(full, held_texts)

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-HELDOUT = yaml.safe_load((ROOT / "tests" / "data" / "heldout_nlu.yml").read_text())
+HELDOUT = yaml.safe_load((ROOT / "tests" / "data" / "dev" / "nlu_messages.yml").read_text())
 
 
 def with_typos(message: str) -> str:

@@ -8,8 +8,8 @@ import yaml
 
 from conftest import CRISIS_REPLIES, MEASUREMENTS, PROJECT_ROOT
 
-CRISIS_SET = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "crisis_messages.yml").read_text())
-HARD_NEGATIVES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "hard_negatives.yml").read_text())
+CRISIS_SET = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "crisis_messages.yml").read_text())
+HARD_NEGATIVES = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "hard_negatives.yml").read_text())
 MAX_FALSE_ALARM_RATE = 0.03
 REQUIRED_FAMILIES = {
     "explicit", "passive", "self_harm", "plan_or_means", "slang", "abuse_and_assault",
