@@ -1,8 +1,10 @@
 """Delete conversations older than N days from the conversation database.
 
-A conversation is deleted, all of it, when its latest event is older than the cut-off.
-Uses the tracker store in endpoints.yml, with the same THRESHOLD_DB_* overrides as
-the server. Usage: .venv/bin/python scripts/purge.py --days 30 [--endpoints endpoints.yml]
+A conversation is deleted, all of it, when its latest event is older than the cut-off,
+which is at least one day: a conversation with activity in the last day is never
+deleted. Uses the tracker store in endpoints.yml, with the same THRESHOLD_DB_*
+overrides as the server; a relative SQLite path is the project's own file, wherever
+this runs from (cron). Usage: .venv/bin/python scripts/purge.py --days 30 [--endpoints endpoints.yml]
 """
 import argparse
 import sys
@@ -13,6 +15,7 @@ import sqlalchemy as sa
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+MIN_DAYS = 1
 sys.path.insert(0, str(ROOT))
 
 from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
@@ -24,15 +27,20 @@ def engine_for(endpoints: Path) -> sa.engine.Engine:
     config = (yaml.safe_load(endpoints.read_text()) or {}).get("tracker_store") or {}
     config.pop("type", None)
     settings = settings_from_environment(**config)
+    dialect = settings.get("dialect", "sqlite")
+    db = settings.get("db", "conversations.db")
+    if dialect == "sqlite" and not Path(db).is_absolute():
+        db = str(ROOT / db)  # the server runs from the project folder
     url = SQLTrackerStore.get_db_url(
-        settings.get("dialect", "sqlite"), settings.get("host"), settings.get("port"),
-        settings.get("db", "conversations.db"), settings.get("username"), settings.get("password"),
+        dialect, settings.get("host"), settings.get("port"), db, settings.get("username"), settings.get("password"),
     )
     return sa.create_engine(url)
 
 
 def purge(engine: sa.engine.Engine, days: float, now: float = None) -> int:
     """Delete every conversation whose last event is older than `days`; return how many."""
+    if days < MIN_DAYS:
+        raise ValueError(f"days must be at least {MIN_DAYS}: recent conversations are never purged")
     cutoff = (now or time.time()) - days * 86400
     events = sa.Table("events", sa.MetaData(), autoload_with=engine)
     latest = (
@@ -52,9 +60,13 @@ def main(argv=None) -> int:
     parser.add_argument("--days", type=float, required=True)
     parser.add_argument("--endpoints", type=Path, default=ROOT / "endpoints.yml")
     args = parser.parse_args(argv)
-    if args.days < 0:
-        parser.error("--days must be 0 or more")
+    if args.days < MIN_DAYS:
+        parser.error(f"--days must be at least {MIN_DAYS}: a conversation with activity in the last day is never purged")
     engine = engine_for(args.endpoints)
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():
+        print(f"No conversations stored yet ({database} does not exist).")
+        return 0
     if not sa.inspect(engine).has_table("events"):
         print("No conversations stored yet.")
         return 0

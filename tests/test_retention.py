@@ -57,3 +57,29 @@ def test_sqlite_store_uses_the_write_ahead_log(tmp_path, monkeypatch):
     store_conversation(store, "someone", age_days=0)
     with store.engine.connect() as connection:
         assert connection.execute(sa.text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+@pytest.mark.parametrize("days", ["0", "0.5"])
+def test_purge_refuses_less_than_a_day_so_a_live_conversation_is_never_deleted(days):
+    with pytest.raises(SystemExit):
+        load_script("purge").main(["--days", days])
+
+
+def test_purge_finds_the_project_store_when_run_from_another_folder(tmp_path, monkeypatch):
+    from conftest import PROJECT_ROOT
+
+    name = f"purge-test-{time.time_ns()}.db"  # relative: resolved against the project, like the server's
+    monkeypatch.setenv("THRESHOLD_DB_NAME", name)
+    try:
+        store = ClinicSQLTrackerStore(domain=Domain.empty(), dialect="sqlite")
+        store_conversation(store, "old", age_days=45)
+        store.engine.dispose()
+        monkeypatch.chdir(tmp_path)
+        assert load_script("purge").main(["--days", "30"]) == 0
+        assert not (tmp_path / name).exists()
+        engine = sa.create_engine(f"sqlite:///{PROJECT_ROOT / name}")
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("select count(*) from events")).scalar() == 0
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            (PROJECT_ROOT / (name + suffix)).unlink(missing_ok=True)
