@@ -19,26 +19,27 @@ export RASA_TELEMETRY_ENABLED := false
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
-export RASA_PORT WEB_PORT
+export RASA_PORT WEB_PORT ACTIONS_PORT
 # Library deprecation notices are noise in a chat terminal.
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
-                   $(wildcard components/*.py) $(SPACY_OK)
+                   $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test eval bench soak purge clean
+.PHONY: help setup train chat run test eval eval-frozen bench soak purge clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 setup: $(INSTALLED) $(SPACY_OK) $(WEB_DEPS) ## Create .venv with the pinned dependencies, build the spaCy pipeline, fetch the widget's socket.io client
 
-$(INSTALLED): requirements.txt
+$(INSTALLED): requirements.txt requirements-nodeps.txt
 	@python=$$(bash scripts/find_python.sh) || exit 1; \
 	  echo "Creating $(VENV) with $$python"; \
 	  [ -x $(PY) ] || "$$python" -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-nodeps.txt
 	@touch $@
 
 # The web widget's one dependency, pinned in web/package-lock.json.
@@ -65,8 +66,12 @@ test: $(MODEL) $(WEB_DEPS) ## Validate the data and run the whole test suite
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m pytest
 
-eval: $(MODEL) ## Cross-validation, held-out and crisis figures with a baseline, into results/
+eval: $(MODEL) ## Cross-validation and development-set figures (NLU and risk model), into results/
 	$(PY) scripts/evaluate.py
+	$(PY) scripts/evaluate_risk.py
+
+eval-frozen: $(MODEL) ## The frozen test sets through the trained model, into results/frozen.md (measure once, at the end)
+	$(PY) scripts/evaluate_frozen.py
 
 bench: $(MODEL) ## Speed and memory against the stock Rasa starter bot, into results/bench.md
 	$(PY) scripts/bench.py

@@ -6,10 +6,17 @@ from rasa_sdk import Tracker
 from actions.library import ExerciseLibrary
 
 EXERCISE_TOPIC_ENTITY = "exercise_topic"
+CRISIS_SLOT = "in_crisis"
+# After someone has shown risk, the exercise offered is a grounding one.
+CRISIS_TOPIC = "distress"
 
 
 def current_topic(tracker: Tracker, library: ExerciseLibrary) -> Optional[Text]:
-    """The most recent topic: an area chosen from the menu, or the last topic asked about."""
+    """The most recent topic: an area chosen from the menu, or the last topic asked about.
+
+    Once the conversation has shown risk, always the grounding area."""
+    if tracker.get_slot(CRISIS_SLOT):
+        return CRISIS_TOPIC
     for event in reversed(tracker.events):
         if event.get("event") != "user":
             continue

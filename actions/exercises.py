@@ -24,7 +24,7 @@ def _step_message(library: ExerciseLibrary, exercise: Exercise, number: int) -> 
 def _step_buttons(library: ExerciseLibrary) -> List[Dict[Text, Any]]:
     return [
         button(library.buttons["next"], "/next_step"),
-        button(library.buttons["stop"], "/deny"),
+        button(library.buttons["stop"], "/stop"),
     ]
 
 

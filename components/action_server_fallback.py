@@ -25,7 +25,7 @@ from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
-from threshold import action_server
+from threshold import rasa_overrides
 
 # Rasa's own limit; a longer one would only make people wait longer.
 RASA_REQUEST_TIMEOUT_SECONDS = 300
@@ -60,7 +60,7 @@ class ActionServerFallbackPolicy(Policy):
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self.actions, self.response, timeout = self._validated(config)
-        action_server.configure(timeout)
+        rasa_overrides.configure_action_client(timeout)
 
     @staticmethod
     def _validated(config: Dict[Text, Any]):

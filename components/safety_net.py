@@ -221,7 +221,11 @@ class SafetyNet(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"patterns": "content/safety_patterns.yml"}
+        # A crisis pattern the risk model scores below `check_below` gets the check-in
+        # question instead of the full crisis reply: the words matched, the meaning
+        # did not ("my dad died by suicide when I was 12; I'm doing well"). Emergencies
+        # are never softened.
+        return {"patterns": "content/safety_patterns.yml", "check_below": 0.0}
 
     @staticmethod
     def required_components() -> List[type]:
@@ -229,6 +233,7 @@ class SafetyNet(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.patterns_path = Path(config["patterns"])
+        self.check_below = float(config.get("check_below") or 0.0)
         self._patterns: Optional[PatternSet] = None
 
     @classmethod
@@ -258,14 +263,15 @@ class SafetyNet(GraphComponent):
             text = message.get(TEXT)
             if not text or text.startswith("/"):
                 continue
-            self._apply(message, patterns.match(text), patterns)
+            self._apply(message, patterns.match(text), patterns, self.check_below)
         return messages
 
     def process_training_data(self, training_data, model: SpacyModel):
         return training_data
 
     @staticmethod
-    def _apply(message: Message, matches: Iterable[Tuple[Text, Text]], patterns: PatternSet) -> None:
+    def _apply(message: Message, matches: Iterable[Tuple[Text, Text]], patterns: PatternSet,
+               check_below: float = 0.0) -> None:
         matches = list(matches)
         if not matches:
             message.set(SAFETY_NET_KEY, {"fired": False}, add_to_output=True)
@@ -275,6 +281,15 @@ class SafetyNet(GraphComponent):
         family, matched_text = ordered[0]
         intent = patterns.families[family].intent
         classifier_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        stage = message.get("risk_stage") or {}
+        risk = stage.get("risk")
+        if intent == "crisis" and risk is not None and risk < check_below and classifier_intent != "crisis":
+            if stage.get("intent") in ("crisis_info", "crisis_third_party"):
+                # A study question or worry about someone else: its own reply asks directly.
+                message.set(SAFETY_NET_KEY, {"fired": True, "family": family, "deferred_to": stage["intent"]},
+                            add_to_output=True)
+                return
+            intent = "crisis_check"
         message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
         message.set(

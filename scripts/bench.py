@@ -82,7 +82,7 @@ class Assistant:
             port = free_port()
             endpoints = self.endpoints.parent / f"endpoints-{port}.yml"
             endpoints.write_text(self.endpoints.read_text().replace(
-                "http://localhost:5055/webhook", f"http://127.0.0.1:{port}/webhook"))
+                "http://localhost:${ACTIONS_PORT}/webhook", f"http://127.0.0.1:{port}/webhook"))
             self.processes.append(subprocess.Popen(
                 [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
                 cwd=self.folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))

@@ -9,6 +9,19 @@ rasa_port=${RASA_PORT:-5005}
 web_port=${WEB_PORT:-8080}
 rasa=.venv/bin/rasa
 model=models/threshold.tar.gz
+# endpoints.yml reads the action server's port from here.
+export ACTIONS_PORT=$actions_port
+
+# Something already answering on a port would be used silently (another project's
+# action server, with another clinic's profile): refuse instead.
+for pair in "ACTIONS_PORT:$actions_port" "RASA_PORT:$rasa_port" "WEB_PORT:$web_port"; do
+  name=${pair%%:*}; port=${pair#*:}
+  if [ "$mode" = chat ] && [ "$name" != ACTIONS_PORT ]; then continue; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "Port $port is already in use by another program. Stop it, or choose a free port: make $mode $name=<port>" >&2
+    exit 1
+  fi
+done
 
 .venv/bin/rasa run actions --actions actions --port "$actions_port" >logs/actions.log 2>&1 &
 actions_pid=$!

@@ -17,6 +17,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# endpoints.yml takes the action server's port from the environment, as `make run` sets it.
+os.environ.setdefault("ACTIONS_PORT", "5055")
 os.chdir(PROJECT_ROOT)
 
 SPACY_PIPELINE = PROJECT_ROOT / ".spacy" / "en_threshold"

@@ -7,7 +7,9 @@ import yaml
 from conftest import ARTICLE_TOPICS, MEASUREMENTS, PROJECT_ROOT
 
 HELDOUT = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "nlu_messages.yml").read_text())
-MIN_ACCURACY = 0.9
+# Retrains of identical settings have given 0.897 to 0.949 on this file (docs/measurements.md):
+# the limit sits below that spread, so a retrain alone does not turn it red.
+MIN_ACCURACY = 0.87
 
 
 def training_examples():

@@ -175,3 +175,24 @@ def test_messaging_channels_stay_closed_without_their_secrets(server, channel, n
     body = json.dumps({"update_id": 1, "message": {"text": "hi"}}).encode()
     status, answer = server.post(body, token=None, path=f"/webhooks/{channel}/webhook")
     assert status == 403 and needs in answer["error"]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"sender": "ok\\udc80", "message": "hi"}',
+    b'{"sender": "ok", "message": "hi \\ud800 there"}',
+])
+def test_a_lone_surrogate_gets_a_400_and_the_server_keeps_running(server, body):
+    code, answer = server.post(body)
+    assert code == 400 and answer["error"]
+    status, replies = server.say(uuid.uuid4().hex, "hello")
+    assert status == 200 and replies
+
+
+def test_an_oversized_body_is_refused_and_metadata_is_not_stored(server):
+    big = json.dumps({"sender": "meta", "message": "hi", "metadata": {"x": "y" * 200_000}}).encode()
+    assert server.post(big)[0] == 413
+    small = json.dumps({"sender": "meta2", "message": "hi", "metadata": {"secret_note": "do not keep"}}).encode()
+    assert server.post(small)[0] == 200
+    with urllib.request.urlopen(f"{server.url}/conversations/meta2/tracker?token={API_TOKEN}", timeout=30) as answer:
+        tracker = answer.read().decode()
+    assert '"hi"' in tracker and "do not keep" not in tracker

@@ -100,6 +100,7 @@ def test_an_exercise_request_gets_a_static_note(server_without_actions):
 
 def test_a_step_request_gets_the_note_in_crisis_mode_with_the_crisis_line(server_without_actions):
     send(server_without_actions, "down-7", "i want to kill myself")
+    send(server_without_actions, "down-7", "/not_safe")  # the answer to "are you safe right now?"
     reply = texts(send(server_without_actions, "down-7", "next step"))
     assert UNAVAILABLE in reply and "988" in reply
 

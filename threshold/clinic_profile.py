@@ -44,6 +44,7 @@ MIN_CONTRAST = 4.5  # WCAG AA for normal text
 CRISIS_FIELDS = (
     "emergency_number",
     "crisis_line",
+    "crisis_line_es",
     "domestic_violence_line",
     "sexual_assault_line",
     "poison_control",

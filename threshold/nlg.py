@@ -4,21 +4,70 @@ Replies are fixed, reviewed text in data/responses/. Their {placeholders}
 (clinic_name, booking_url, crisis_line, ...) and conditions
 (clinic_has_booking_url) come from clinic.yml, so a clinic changes its details
 without retraining, and the crisis replies carry the configured numbers even
-when the action server is down. Set in endpoints.yml:
+when the action server is down.
+
+A response `utter_x` may have a translation `utter_x_<language>` (for example
+utter_crisis_es); it is used when the `reply_language` slot (set by the
+RiskStage) has that language. Set in endpoints.yml:
 
     nlg:
       type: threshold.nlg.ClinicResponseGenerator
 """
 import logging
-from typing import Any, Dict, Optional, Text
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import yaml
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from threshold import rasa_overrides
 from threshold.clinic_profile import ClinicProfile, process_profile
 
 logger = logging.getLogger(__name__)
+LANGUAGE_SLOT = "reply_language"
+SERVER_REPLIES_PATH = Path(__file__).resolve().parent.parent / "content" / "server_replies.yml"
+REMINDER_RESPONSE = rasa_overrides.REMINDER_RESPONSE
+_LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+
+
+class ServerRepliesError(ValueError):
+    """content/server_replies.yml is missing or malformed."""
+
+
+def load_server_replies(path: Path, known_responses) -> Dict[Text, List[Dict[Text, Any]]]:
+    """The replies the server adds itself, as extra Rasa responses: utter_crisis_reminder
+    (and utter_crisis_reminder_<language>) and utter_x_<language> translations."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ServerRepliesError(f"{path}: the file does not exist") from None
+    if not isinstance(data, dict) or set(data) - {"crisis_reminder", "translations"}:
+        raise ServerRepliesError(f"{path}: expected the keys 'crisis_reminder' and 'translations' only")
+    reminders = data.get("crisis_reminder")
+    if not isinstance(reminders, dict) or not isinstance(reminders.get("en"), str):
+        raise ServerRepliesError(f"{path}: 'crisis_reminder' needs an 'en' text")
+    responses: Dict[Text, List[Dict[Text, Any]]] = {}
+    for language, text in reminders.items():
+        if not _LANGUAGE_CODE.match(str(language)) or not isinstance(text, str) or not text.strip():
+            raise ServerRepliesError(f"{path}: crisis_reminder.{language} must be a text under a two-letter code")
+        name = REMINDER_RESPONSE if language == "en" else f"{REMINDER_RESPONSE}_{language}"
+        responses[name] = [{"text": text}]
+    for language, translated in (data.get("translations") or {}).items():
+        if not _LANGUAGE_CODE.match(str(language)) or not isinstance(translated, dict):
+            raise ServerRepliesError(f"{path}: translations.{language}: expected a two-letter code with responses")
+        for name, variants in translated.items():
+            where = f"{path}: translations.{language}.{name}"
+            if known_responses and name not in known_responses:
+                raise ServerRepliesError(f"{where}: there is no response {name} in data/responses/")
+            if not isinstance(variants, list) or not variants or not all(
+                    isinstance(v, dict) and isinstance(v.get("text"), str) and v["text"].strip() for v in variants):
+                raise ServerRepliesError(f"{where}: expected a list of variants, each with a text")
+            responses[f"{name}_{language}"] = variants
+    return responses
 
 
 class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
@@ -32,6 +81,18 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         self.profile = profile or process_profile()
         self.clinic_values = self.profile.template_values()
         logger.info("Clinic profile loaded from %s", self.profile.source)
+        # The generator is built once per server: the place to install the reminder.
+        rasa_overrides.install_crisis_reminder()
+
+    # Rasa replaces `responses` with the model's domain responses when a model loads
+    # (rasa.core.agent), so the server's own replies are merged in whenever it is set.
+    @property
+    def responses(self) -> Dict[Text, List[Dict[Text, Any]]]:
+        return self._responses
+
+    @responses.setter
+    def responses(self, domain_responses: Dict[Text, List[Dict[Text, Any]]]) -> None:
+        self._responses = {**domain_responses, **load_server_replies(SERVER_REPLIES_PATH, domain_responses)}
 
     def values_for(self, filled_slots: Dict[Text, Any]) -> Dict[Text, Any]:
         # Conversation slots never override the clinic's own details.
@@ -55,6 +116,9 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         output_channel: Text,
         **kwargs: Any,
     ) -> Optional[Dict[Text, Any]]:
+        language = filled_slots.get(LANGUAGE_SLOT)
+        if language and f"{utter_action}_{language}" in self.responses:
+            utter_action = f"{utter_action}_{language}"
         return super().generate_from_slots(
             utter_action, self.values_for(filled_slots), output_channel, **kwargs
         )

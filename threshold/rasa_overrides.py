@@ -1,18 +1,53 @@
-"""How the Rasa server calls the action server: a shorter wait, and a response
-schema compiled once.
+"""Every change this project makes to Rasa's internals, in one place.
 
-Rasa 3.6 waits up to five minutes for the action server, and checks every answer
-with `jsonschema.validate`, which first checks the schema itself: a profile of the
-server on exercise turns put half of its time there. Both are Rasa module
-attributes; `configure()` sets them once, when the model loads
-(components/action_server_fallback.py).
+Written for Rasa Open Source 3.6 (checked against 3.6.21). Each override names
+what it replaces and why; `check_rasa_version()` stops start-up on another
+version, where these internals may have moved.
+
+1. The action client (rasa.core.actions.action): Rasa 3.6 waits up to five
+   minutes for the action server, and checks every answer with
+   `jsonschema.validate`, which first checks the schema itself: a profile of the
+   server on exercise turns put half of its time there. `configure_action_client`
+   sets a shorter timeout and a schema compiled once.
+2. The crisis reminder (rasa.core.processor.MessageProcessor._log_action_on_tracker):
+   once a conversation has shown risk, every later reply must carry the crisis
+   line, whatever produced it (a rule's response, a custom action's text). Rasa
+   has no hook between an action's messages and their sending, so the
+   processor's step that logs an action's events adds the reminder to each bot
+   message without the crisis line, before the same events are stored and sent.
 """
 import functools
-from typing import Any, Dict, Text
+import logging
+from typing import Any, Dict, List, Optional, Text
 
+import rasa
 import rasa.core.actions.action as rasa_actions
 from jsonschema import exceptions, validators
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import BotUttered, SlotSet
 
+logger = logging.getLogger(__name__)
+
+SUPPORTED_RASA = "3.6."
+CRISIS_SLOT = "in_crisis"
+REMINDER_RESPONSE = "utter_crisis_reminder"
+# Values of the clinic profile that count as "the crisis line" in a reply.
+CRISIS_LINE_VALUES = ("crisis_line", "crisis_line_es")
+
+
+class UnsupportedRasaVersion(RuntimeError):
+    """The installed Rasa is not the version these overrides were written for."""
+
+
+def check_rasa_version(version: Text = rasa.__version__) -> None:
+    if not version.startswith(SUPPORTED_RASA):
+        raise UnsupportedRasaVersion(
+            f"Threshold overrides Rasa {SUPPORTED_RASA}x internals (threshold/rasa_overrides.py), "
+            f"but Rasa {version} is installed. Install the pinned version: make setup."
+        )
+
+
+# 1. The action client ----------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
 def response_validator():
@@ -31,7 +66,53 @@ def validate_action_result(self, result: Dict[Text, Any]) -> bool:
     return True
 
 
-def configure(timeout_seconds: float) -> None:
+def configure_action_client(timeout_seconds: float) -> None:
+    check_rasa_version()
     rasa_actions.DEFAULT_REQUEST_TIMEOUT = timeout_seconds
     rasa_actions.RemoteAction._validate_action_result = validate_action_result
 
+
+# 2. The crisis reminder -----------------------------------------------------------
+
+def shows_risk(tracker, events: List[Any], prediction_events: List[Any]) -> bool:
+    for event in list(prediction_events or []) + list(events):
+        if isinstance(event, SlotSet) and event.key == CRISIS_SLOT:
+            return bool(event.value)
+    return bool(tracker.get_slot(CRISIS_SLOT))
+
+
+def add_crisis_reminders(events: List[Any], tracker, nlg, prediction_events=None) -> None:
+    """Give every bot message in `events` the crisis line, once the conversation has shown risk."""
+    if not any(isinstance(e, BotUttered) for e in events) or not shows_risk(tracker, events, prediction_events):
+        return
+    values = getattr(nlg, "clinic_values", None)
+    if not values:
+        return
+    lines = [values[key] for key in CRISIS_LINE_VALUES if values.get(key)]
+    reminder: Optional[Text] = None
+    for index, event in enumerate(events):
+        if not isinstance(event, BotUttered) or any(line in (event.text or "") for line in lines):
+            continue
+        if reminder is None:
+            channel = tracker.get_latest_input_channel()
+            generated = nlg.generate_from_slots(REMINDER_RESPONSE, tracker.current_slot_values(), channel) or {}
+            reminder = generated.get("text")
+            if not reminder:
+                logger.error("The %s response is missing: a reply after a crisis has no crisis line", REMINDER_RESPONSE)
+                return
+        text = f"{event.text}\n\n{reminder}" if event.text else reminder
+        events[index] = BotUttered(text, event.data, event.metadata, event.timestamp)
+
+
+_original_log_action = MessageProcessor._log_action_on_tracker
+
+
+def _log_action_with_reminders(self, tracker, action, events, prediction):
+    if events:
+        add_crisis_reminders(events, tracker, self.nlg, getattr(prediction, "events", None))
+    return _original_log_action(self, tracker, action, events, prediction)
+
+
+def install_crisis_reminder() -> None:
+    check_rasa_version()
+    MessageProcessor._log_action_on_tracker = _log_action_with_reminders

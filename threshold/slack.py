@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 
-from threshold.channels import closed_blueprint
+from threshold.channels import closed_blueprint, is_valid_unicode
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,16 @@ class EnvSlackInput(SlackInput):
         @slack.middleware("request")
         async def url_verification(request: Request):
             # Slack's one-time URL check wants {"challenge": ...} back; signed like any event.
-            if request.method != "POST" or "json" not in (request.headers.get("content-type") or ""):
+            if request.method != "POST":
+                return None
+            if "json" not in (request.headers.get("content-type") or ""):
+                # Button presses come as a form with a JSON `payload`.
+                try:
+                    payload = json.loads((request.form or {}).get("payload") or "{}")
+                except ValueError:
+                    return None  # Rasa's Slack channel answers a malformed form itself
+                if not is_valid_unicode(payload):
+                    return response.json({"error": "the payload holds text that is not valid Unicode"}, status=400)
                 return None
             try:
                 body = json.loads(request.body or b"{}")
@@ -84,6 +93,8 @@ class EnvSlackInput(SlackInput):
                 return response.json({"error": "the body is not valid JSON"}, status=400)
             if not isinstance(body, dict):
                 return response.json({"error": "the body is not a Slack event"}, status=400)
+            if not is_valid_unicode(body):
+                return response.json({"error": "the event holds text that is not valid Unicode"}, status=400)
             if body.get("type") == "url_verification":
                 if not self.is_request_from_slack_authentic(request):
                     return response.text("bad signature", status=400)

@@ -20,7 +20,7 @@ from socketio import AsyncServer
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
-from threshold.channels import InputError, MAX_SENDER_CHARS, clean_message
+from threshold.channels import InputError, MAX_SENDER_CHARS, clean_message, is_valid_unicode
 from threshold.clinic_profile import process_profile
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 def session_id_of(data: Any) -> Optional[Text]:
     value = data.get("session_id") if isinstance(data, dict) else None
-    if isinstance(value, str) and 0 < len(value) <= MAX_SENDER_CHARS and value.isprintable():
+    if isinstance(value, str) and 0 < len(value) <= MAX_SENDER_CHARS and value.isprintable() and is_valid_unicode(value):
         return value
     return None
 
@@ -67,10 +67,9 @@ class ClinicSocketIOInput(SocketIOInput):
             except InputError as error:
                 logger.warning("socketio: a message was dropped: %s.", error)
                 return
-            metadata = data.get(self.metadata_key)
+            # Metadata is not passed on: nothing uses it, so nothing of it is stored.
             await on_new_message(UserMessage(
-                text, SocketIOOutput(sio, self.bot_message_evt), sender_id,
-                input_channel=self.name(), metadata=metadata if isinstance(metadata, dict) else None,
+                text, SocketIOOutput(sio, self.bot_message_evt), sender_id, input_channel=self.name(),
             ))
 
         return webhook

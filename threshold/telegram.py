@@ -25,7 +25,7 @@ from sanic.request import Request
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramOutput
 
-from threshold.channels import closed_blueprint
+from threshold.channels import closed_blueprint, is_valid_unicode
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,8 @@ class SecretTelegramInput(InputChannel):
             if not self._authentic(request):
                 return response.json({"error": "missing or wrong secret token"}, status=403)
             try:
+                if not is_valid_unicode(request.json):
+                    return response.json({"error": "the update holds text that is not valid Unicode"}, status=400)
                 update = Update(**request.json)
                 text, chat = text_of(update), chat_of(update)
             except Exception:  # aiogram reads the fields lazily, so both steps can fail

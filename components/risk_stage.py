@@ -1,0 +1,233 @@
+"""RiskStage: every message, and every sentence of it, checked for risk.
+
+Risk is its own stage, not a side effect of intent classification. It runs after
+the intent classifier and the LanguageGuard and before the SafetyNet patterns
+(which can only add recall). For each piece of the message (the whole message,
+each sentence, windows of long unpunctuated runs; components/risk_model.py):
+
+1. the quick model (n-grams) scores it;
+2. pieces it is not sure are harmless, and every piece of a message that is not
+   in English, are scored again by the full model (n-grams plus a multilingual
+   sentence embedding);
+3. the piece with the most risk decides:
+   - risk to the writer (self, from others, to others) >= `crisis_threshold`:
+     intent `crisis` with the kind as `crisis_family`;
+   - a medical emergency >= `crisis_threshold`: `medical_emergency`;
+   - worry about someone else: `crisis_third_party` (`third_party_now` when it
+     is happening now, so the reply leads with the emergency number);
+   - a general question about suicide or self-harm: `crisis_info`;
+   - risk >= `check_threshold` but below the crisis threshold: `crisis_check`,
+     a warm reply that asks directly (doubt costs a question, not a miss).
+   When the stage finds no risk, a safety intent from the classifier is dropped
+   in favour of its next intent: the classifier alone never raises an alarm.
+
+The message's language (py3langid) is set as the `reply_language` entity, so a
+Spanish crisis message gets the Spanish crisis reply (threshold/nlg.py).
+"""
+import logging
+import pickle
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+import numpy as np
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components import risk_model
+from components.risk_model import EMERGENCY, INFO, LABELS, NONE, SELF_RISK, THIRD_PARTY
+
+logger = logging.getLogger(__name__)
+
+RISK_STAGE_KEY = "risk_stage"
+FAMILY_ENTITY = "crisis_family"
+LANGUAGE_ENTITY = "reply_language"
+SAFETY_INTENTS = ("crisis", "medical_emergency", "crisis_third_party", "crisis_info", "crisis_check")
+# Rasa NLU examples of these intents are harmless and join the corpus as `none`.
+HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + ("other_language", "nlu_fallback")
+MIN_WORDS_FOR_LANGUAGE = 3
+
+
+def message_language(text: Text) -> Optional[Text]:
+    """ISO code of the message's language, or None when it is too short to tell."""
+    import py3langid
+
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return None
+    non_latin = sum(ord(c) > 0x24F for c in letters) / len(letters) > 0.5
+    if not non_latin and len(text.split()) < MIN_WORDS_FOR_LANGUAGE:
+        return None
+    return py3langid.classify(text)[0]
+
+
+def training_texts(examples: List[risk_model.Example], training_data: TrainingData) -> Tuple[List[Text], List[Text]]:
+    """The risk corpus, plus every NLU example of a harmless intent as `none`."""
+    texts = [e.text for e in examples]
+    labels = [e.label for e in examples]
+    known = {risk_model.normalise(t) for t in texts}
+    for example in training_data.intent_examples:
+        text = example.get(TEXT) or ""
+        if example.get(INTENT) not in HARMLESS_NLU_EXCLUDED and risk_model.normalise(text) not in known:
+            texts.append(text)
+            labels.append(NONE)
+            known.add(risk_model.normalise(text))
+    return texts, labels
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
+)
+class RiskStage(GraphComponent):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "corpus": "risk_corpus",
+            "embedding_cache": ".cache/risk",
+            "embedding_threads": 1,
+            # A piece the quick model gives at most this risk is not embedded.
+            "quick_clear_below": 0.05,
+            "crisis_threshold": 0.5,
+            "check_threshold": 0.3,
+            "third_party_threshold": 0.5,
+            "info_threshold": 0.5,
+            "random_seed": 2025,
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[risk_model.RiskModel] = None) -> None:
+        self.config = config
+        self.model_storage = model_storage
+        self.resource = resource
+        self.model = model
+        self._embedder: Optional[risk_model.Embedder] = None
+
+    @classmethod
+    def create(cls, config, model_storage, resource, execution_context) -> "RiskStage":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config, model_storage, resource, execution_context, **kwargs) -> "RiskStage":
+        with model_storage.read_from(resource) as directory:
+            with open(directory / "risk_model.pkl", "rb") as handle:
+                model = pickle.load(handle)
+        stage = cls(config, model_storage, resource, model)
+        stage.embedder()  # load the embedding model now, not at the first message
+        return stage
+
+    def embedder(self) -> risk_model.Embedder:
+        if self._embedder is None:
+            self._embedder = risk_model.Embedder(threads=int(self.config["embedding_threads"]))
+        return self._embedder
+
+    # Training ------------------------------------------------------------------
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts, labels = training_texts(risk_model.load_corpus(Path(self.config["corpus"])), training_data)
+        cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
+        embedder = risk_model.Embedder(threads=2, cache_dir=cache)
+        embeddings = embedder.embed(texts)
+        self.model = risk_model.fit(texts, labels, embeddings, seed=int(self.config["random_seed"]))
+        with self.model_storage.write_to(self.resource) as directory:
+            with open(directory / "risk_model.pkl", "wb") as handle:
+                pickle.dump(self.model, handle)
+        logger.info("Risk model trained on %d pieces of text", len(texts))
+        return self.resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    # Prediction ----------------------------------------------------------------
+
+    def assess(self, text: Text) -> Dict[Text, Any]:
+        """Scores of every piece of the message, and the piece with most risk."""
+        pieces = risk_model.pieces(text)
+        language = message_language(text)
+        probabilities = self.model.quick_probabilities(pieces)
+        risk = risk_model.risk_of(probabilities)
+        not_harmless = probabilities[:, LABELS.index(NONE)] < 1 - self.config["quick_clear_below"]
+        to_embed = [i for i in range(len(pieces)) if language not in (None, "en") or not_harmless[i]]
+        if to_embed:
+            embeddings = self.embedder().embed([pieces[i] for i in to_embed])
+            probabilities[to_embed] = self.model.full_probabilities([pieces[i] for i in to_embed], embeddings)
+            risk = risk_model.risk_of(probabilities)
+        return {"pieces": pieces, "probabilities": probabilities, "risk": risk,
+                "embedded": len(to_embed), "language": language}
+
+    def decide(self, assessment: Dict[Text, Any]) -> Tuple[Optional[Text], Optional[Text], float]:
+        """(intent, crisis_family, score) for a message, or (None, None, risk) when no risk."""
+        probabilities = assessment["probabilities"]
+        risk = assessment["risk"]
+        worst = int(np.argmax(risk))
+        row = probabilities[worst]
+        label, _ = risk_model.top_label(row)
+        best_self = max(SELF_RISK, key=lambda name: row[LABELS.index(name)])
+        if risk[worst] >= self.config["crisis_threshold"]:
+            if label in EMERGENCY:
+                return "medical_emergency", "medical_emergency", float(risk[worst])
+            return "crisis", best_self, float(risk[worst])
+        third = probabilities[:, [LABELS.index(name) for name in THIRD_PARTY]]
+        if third.sum(axis=1).max() >= self.config["third_party_threshold"]:
+            piece = int(np.argmax(third.sum(axis=1)))
+            now = third[piece, 1] > third[piece, 0]
+            return "crisis_third_party", "third_party_now" if now else "third_party", float(third[piece].sum())
+        if risk[worst] >= self.config["check_threshold"]:
+            return "crisis_check", best_self, float(risk[worst])
+        info = probabilities[:, LABELS.index(INFO[0])]
+        if info.max() >= self.config["info_threshold"]:
+            return "crisis_info", None, float(info.max())
+        return None, None, float(risk[worst])
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            if not text or text.startswith("/"):
+                continue
+            assessment = self.assess(text)
+            intent, family, score = self.decide(assessment)
+            self._apply(message, intent, family, score, assessment)
+        return messages
+
+    @staticmethod
+    def _apply(message: Message, intent: Optional[Text], family: Optional[Text], score: float,
+               assessment: Dict[Text, Any]) -> None:
+        ranking = [r for r in message.get(INTENT_RANKING_KEY) or []]
+        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") not in (FAMILY_ENTITY, LANGUAGE_ENTITY)]
+        language = assessment["language"]
+        if language:
+            entities.append({"entity": LANGUAGE_ENTITY, "value": language, "extractor": "RiskStage",
+                             "start": 0, "end": 0, "confidence": 1.0})
+        classifier_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent is not None:
+            ranking = [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}] + [
+                r for r in ranking if r.get(INTENT_NAME_KEY) != intent]
+            message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+            if family:
+                entities.append({"entity": FAMILY_ENTITY, "value": family, "extractor": "RiskStage",
+                                 "start": 0, "end": 0, "confidence": 1.0})
+        elif classifier_intent in SAFETY_INTENTS:
+            # The classifier's guess of a safety intent is not confirmed by the risk stage.
+            ranking = [r for r in ranking if r.get(INTENT_NAME_KEY) not in SAFETY_INTENTS]
+            fallback = ranking[0] if ranking else {INTENT_NAME_KEY: "nlu_fallback", PREDICTED_CONFIDENCE_KEY: 1.0}
+            message.set(INTENT, dict(fallback), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        message.set(ENTITIES, entities, add_to_output=True)
+        worst = int(np.argmax(assessment["risk"]))
+        message.set(RISK_STAGE_KEY, {
+            "intent": intent, "family": family, "score": round(score, 4),
+            "risk": round(float(assessment["risk"][worst]), 4),
+            "pieces": len(assessment["pieces"]), "embedded": assessment["embedded"],
+            "language": language, "classifier_intent": classifier_intent,
+        }, add_to_output=True)

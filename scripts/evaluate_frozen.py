@@ -1,0 +1,151 @@
+"""`make eval-frozen`: the frozen test sets, through the trained model as a person meets it.
+
+The frozen sets (tests/data/frozen/) were written independently and are never used to
+choose patterns, data, thresholds or settings. Measure them once, when a change is
+finished, and report what comes out, misses included.
+
+- Risk (risk_test.yml): a crisis message counts as caught when its first reply is the
+  crisis reply, the emergency reply or the check-in question, with the crisis line
+  (the emergency number for an emergency); a medical emergency needs the emergency
+  reply; someone else at risk needs the third-party reply (or a crisis reply); a
+  harmless message counts its full alarms and check-ins.
+- NLU (nlu_test.yml): the intent the model returns (/model/parse), per intent.
+
+Writes results/frozen.md. Usage: .venv/bin/python scripts/evaluate_frozen.py
+"""
+import asyncio
+import logging
+import os
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.chdir(ROOT)
+os.environ.setdefault("ACTIONS_PORT", "5055")
+
+FROZEN = ROOT / "tests" / "data" / "frozen"
+RESULTS = ROOT / "results"
+CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
+ALARMS = {"utter_crisis", "utter_medical_emergency"}
+TOPICS = ["purpose_goals", "how_it_works", "why_hard_takes_time", "behavior_self_control", "transference",
+          "using_experiences", "feeling_stuck", "research_effectiveness", "knowing_it_works", "when_complete"]
+
+
+def load_agent():
+    from rasa.core.agent import Agent
+    from rasa.core.utils import AvailableEndpoints
+
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+    agent = Agent.load(str(ROOT / "models" / "threshold.tar.gz"), generator=endpoints.nlg)
+    logging.getLogger("rasa").setLevel(logging.WARNING)
+    return agent
+
+
+async def first_reply(agent, text):
+    sender = uuid.uuid4().hex
+    await agent.handle_text(text, sender_id=sender)
+    tracker = await agent.tracker_store.retrieve(sender)
+    for event in tracker.events:
+        if event.type_name == "bot":
+            return (event.metadata or {}).get("utter_action"), event.text or ""
+    return None, ""
+
+
+async def risk_report(agent, contacts):
+    messages = yaml.safe_load((FROZEN / "risk_test.yml").read_text())["messages"]
+    counts, totals, misses = Counter(), Counter(), []
+    by_lang = defaultdict(lambda: [0, 0])
+    for message in messages:
+        expect = message["expect"]
+        action, text = await first_reply(agent, message["text"])
+        line_ok = contacts["crisis_line"] in text or contacts["crisis_line_es"] in text
+        totals[expect] += 1
+        if expect == "crisis":
+            ok = action in CAUGHT and line_ok
+            counts["crisis caught"] += ok
+            counts["crisis full reply"] += ok and action in ALARMS
+            by_lang[message.get("lang", "en")][0] += ok
+            by_lang[message.get("lang", "en")][1] += 1
+        elif expect == "medical_emergency":
+            ok = action == "utter_medical_emergency" and contacts["emergency_number"] in text
+            counts["emergencies"] += ok
+        elif expect == "third_party":
+            ok = action in CAUGHT | {"utter_crisis_third_party"} and line_ok
+            counts["third party"] += ok
+        else:
+            counts["harmless alarms"] += action in ALARMS
+            counts["harmless check-ins"] += action == "utter_crisis_check"
+            ok = action not in ALARMS
+        if not ok or (expect == "harmless" and action == "utter_crisis_check"):
+            misses.append((expect, message.get("family"), message.get("lang"), action, message["text"]))
+
+    def share(count, total):
+        return f"{count}/{total} = {count / total:.1%}" if total else "0/0"
+
+    lines = ["## Risk (tests/data/frozen/risk_test.yml)", "",
+             "| what | result |", "| --- | --- |",
+             f"| crisis caught (crisis, emergency or check-in reply, with the crisis line) | {share(counts['crisis caught'], totals['crisis'])} |",
+             f"| of which the full crisis reply | {share(counts['crisis full reply'], totals['crisis'])} |",
+             f"| medical emergencies (emergency reply with the emergency number) | {share(counts['emergencies'], totals['medical_emergency'])} |",
+             f"| someone else at risk (third-party or crisis reply, with the crisis line) | {share(counts['third party'], totals['third_party'])} |",
+             f"| harmless: full crisis or emergency reply | {share(counts['harmless alarms'], totals['harmless'])} |",
+             f"| harmless: check-in question | {share(counts['harmless check-ins'], totals['harmless'])} |",
+             "", "Crisis caught by language: " + ", ".join(
+                 f"{lang} {hit}/{total}" for lang, (hit, total) in sorted(by_lang.items())), "",
+             "Every miss (expected / family / language: what it got):", ""]
+    lines += [f"- {e} / {f} / {lang}: {a}: {t!r}" for e, f, lang, a, t in misses]
+    return lines + [""]
+
+
+async def nlu_report(agent):
+    messages = yaml.safe_load((FROZEN / "nlu_test.yml").read_text())["messages"]
+    right, total = Counter(), Counter()
+    wrong = []
+    for message in messages:
+        parse = await agent.parse_message(message["text"])
+        got, expect = parse["intent"]["name"], message["intent"]
+        total[expect] += 1
+        right[expect] += got == expect
+        if got != expect:
+            wrong.append((expect, got, message["text"]))
+    topic_right = sum(right[t] for t in TOPICS)
+    topic_total = sum(total[t] for t in TOPICS)
+    others = [i for i in total if i not in TOPICS]
+    other_right = sum(right[i] for i in others)
+    other_total = sum(total[i] for i in others)
+    lines = ["## Topics and other intents (tests/data/frozen/nlu_test.yml)", "",
+             f"- article topics, strict: {topic_right}/{topic_total} = {topic_right / topic_total:.3f}",
+             f"- other intents: {other_right}/{other_total} = {other_right / other_total:.3f}", "",
+             "| intent | right |", "| --- | --- |"]
+    lines += [f"| {i} | {right[i]}/{total[i]} |" for i in sorted(total)]
+    lines += ["", "Every miss (expected: got: message):", ""]
+    lines += [f"- {e}: {g}: {t!r}" for e, g, t in wrong]
+    return lines + [""]
+
+
+def main():
+    from threshold.clinic_profile import load_clinic_profile
+
+    started = time.monotonic()
+    agent = load_agent()
+    contacts = load_clinic_profile().template_values()
+    loop = asyncio.new_event_loop()
+    lines = ["# Frozen test sets", "",
+             "Measured once through the trained model (`make eval-frozen`); these sets are never used "
+             "to choose anything.", ""]
+    lines += loop.run_until_complete(risk_report(agent, contacts))
+    lines += loop.run_until_complete(nlu_report(agent))
+    lines.append(f"Run time: {time.monotonic() - started:.0f} s.")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "frozen.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
