@@ -98,7 +98,9 @@ class RiskStage(GraphComponent):
             "embedding_cache": ".cache/risk",
             "embedding_threads": 1,
             # A piece the quick model gives at most this risk is not embedded.
-            "quick_clear_below": 0.05,
+            "quick_clear_below": 0.1,
+            # At most this many pieces of one message go to the embedding model.
+            "max_embedded_pieces": 4,
             "crisis_threshold": 0.5,
             "check_threshold": 0.3,
             "third_party_threshold": 0.5,
@@ -158,7 +160,11 @@ class RiskStage(GraphComponent):
         probabilities = self.model.quick_probabilities(pieces)
         risk = risk_model.risk_of(probabilities)
         not_harmless = probabilities[:, LABELS.index(NONE)] < 1 - self.config["quick_clear_below"]
-        to_embed = [i for i in range(len(pieces)) if language not in (None, "en") or not_harmless[i]]
+        candidates = [i for i in range(len(pieces)) if language not in (None, "en") or not_harmless[i]]
+        # The whole message first, then the pieces the quick model finds most risky: a long
+        # message costs a few embeddings, not one per sentence. The others keep their quick scores.
+        candidates.sort(key=lambda i: (i != 0, -risk[i]))
+        to_embed = sorted(candidates[: int(self.config["max_embedded_pieces"])])
         if to_embed:
             embeddings = self.embedder().embed([pieces[i] for i in to_embed])
             probabilities[to_embed] = self.model.full_probabilities([pieces[i] for i in to_embed], embeddings)
