@@ -58,19 +58,33 @@ SAFETY_INTENTS = ("crisis", "medical_emergency", "crisis_third_party", "crisis_i
 # Rasa NLU examples of these intents are harmless and join the corpus as `none`.
 HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + ("other_language", "nlu_fallback")
 MIN_WORDS_FOR_LANGUAGE = 3
+# The languages a message is told apart among: English, the languages most spoken in US
+# homes, and a few more that people write in. Without a closed list, short English
+# questions came out as Nigerian Pidgin or Scots.
+LANGUAGES = ["en", "es", "zh", "tl", "vi", "ar", "fr", "ko", "ru", "pt", "ht", "de", "it", "pl", "hi", "ja",
+             "ur", "fa", "uk", "nl", "tr", "id"]
+_identifier = None
+
+
+def language_identifier():
+    global _identifier
+    if _identifier is None:
+        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+        _identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
+        _identifier.set_languages(LANGUAGES)
+    return _identifier
 
 
 def message_language(text: Text) -> Optional[Text]:
     """ISO code of the message's language, or None when it is too short to tell."""
-    import py3langid
-
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return None
     non_latin = sum(ord(c) > 0x24F for c in letters) / len(letters) > 0.5
     if not non_latin and len(text.split()) < MIN_WORDS_FOR_LANGUAGE:
         return None
-    return py3langid.classify(text)[0]
+    return language_identifier().classify(text)[0]
 
 
 def training_texts(examples: List[risk_model.Example], training_data: TrainingData) -> Tuple[List[Text], List[Text]]:
@@ -126,7 +140,9 @@ class RiskStage(GraphComponent):
             with open(directory / "risk_model.pkl", "rb") as handle:
                 model = pickle.load(handle)
         stage = cls(config, model_storage, resource, model)
-        stage.embedder()  # load the embedding model now, not at the first message
+        # Load the embedding and language models now, not at the first message.
+        stage.embedder().embed(["warm up"])
+        message_language("warming up the language model")
         return stage
 
     def embedder(self) -> risk_model.Embedder:
