@@ -59,6 +59,7 @@ def test_outside_the_us_the_emergency_number_is_required_and_the_line_defaults_t
         ({"phone": "call us!"}, "phone"),
         ({"email": "not-an-email"}, "email"),
         ({"booking_url": "juniperlane/book"}, "booking_url"),
+        ({"booking_url": "http://clinic.example.org/book"}, "booking_url"),
         ({"region": "United States"}, "region"),
         ({"locations": "Main Street"}, "locations"),
         ({"crisis": {"hotline": "123"}}, "crisis.hotline"),

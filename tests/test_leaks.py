@@ -15,6 +15,7 @@ import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from conftest import PROJECT_ROOT
+from test_content import strings_in
 
 NEAR_DUPLICATE = 0.9
 # Short everyday messages ("bye", "I was raped") are written the same way by anyone;
@@ -28,17 +29,6 @@ _SPACES = re.compile(r"\s+")
 def normalised(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'")
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", text)).strip()
-
-
-def strings_in(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
 
 
 def test_messages():

@@ -190,3 +190,14 @@ def test_slack_event_with_a_lone_surrogate_is_refused_and_the_server_keeps_runni
     body = slack_direct_message(user, channel, "hello")
     assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 200
     assert fake_chat_apis.wait_for("chat.postMessage", channel=channel)
+
+
+def test_slack_event_delivered_twice_is_answered_once(channel_server, fake_chat_apis):
+    user, channel = new_slack_conversation()
+    body = slack_direct_message(user, channel, "why does therapy take time?")
+    for _ in range(2):
+        assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 200
+    fake_chat_apis.wait_for("chat.postMessage", channel=channel)
+    time.sleep(2)
+    first_texts = [m.get("text", "") for m in fake_chat_apis.calls_to("chat.postMessage", channel=channel)]
+    assert len(first_texts) == len(set(first_texts))

@@ -51,7 +51,7 @@ CRISIS_FIELDS = (
 )
 KNOWN_FIELDS = set(REQUIRED_TEXT_FIELDS) | set(OPTIONAL_FIELDS) | {"region"}
 
-_URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
+_URL = re.compile(r"^https://[^\s/]+\.[^\s]+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+()\-. ]{3,}$")
 _REGION = re.compile(r"^[A-Z]{2}$")

@@ -8,6 +8,7 @@ Slack's URL check in the form Slack expects, and sends replies to
 THRESHOLD_SLACK_API_URL when that is set (the tests' stand-in for Slack).
 """
 import json
+from collections import OrderedDict
 import logging
 import os
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -28,6 +29,8 @@ SIGNING_SECRET_ENV = "THRESHOLD_SLACK_SIGNING_SECRET"
 CHANNEL_ENV = "THRESHOLD_SLACK_CHANNEL"
 API_URL_ENV = "THRESHOLD_SLACK_API_URL"
 REQUIRED = (TOKEN_ENV, SIGNING_SECRET_ENV)
+# Event ids remembered to answer a replayed event once.
+SEEN_EVENTS_KEPT = 10_000
 
 
 def settings_problem() -> Optional[Text]:
@@ -63,6 +66,7 @@ class EnvSlackInput(SlackInput):
             slack_signing_secret=os.environ[SIGNING_SECRET_ENV],
         )
         self.api_url = os.environ.get(API_URL_ENV) or None
+        self.seen_events: "OrderedDict[Text, bool]" = OrderedDict()
 
     def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackBot:
         return ClinicSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url)
@@ -95,6 +99,15 @@ class EnvSlackInput(SlackInput):
                 return response.json({"error": "the body is not a Slack event"}, status=400)
             if not is_valid_unicode(body):
                 return response.json({"error": "the event holds text that is not valid Unicode"}, status=400)
+            event_id = body.get("event_id")
+            if body.get("type") == "event_callback" and isinstance(event_id, str) and \
+                    self.is_request_from_slack_authentic(request):
+                # Slack may deliver an event again; a replayed event is answered once.
+                if event_id in self.seen_events:
+                    return response.text("ok")
+                self.seen_events[event_id] = True
+                while len(self.seen_events) > SEEN_EVENTS_KEPT:
+                    self.seen_events.popitem(last=False)
             if body.get("type") == "url_verification":
                 if not self.is_request_from_slack_authentic(request):
                     return response.text("bad signature", status=400)
