@@ -54,10 +54,9 @@ def test_a_question_gets_an_answer_with_buttons(channel_server):
 
 
 def test_the_session_is_kept_across_connections(channel_server):
-    session = uuid.uuid4().hex
-    first, _ = asyncio.run(talk(channel_server, ["i want to kill myself"], until="988", session_id=session))
-    second, replies = asyncio.run(talk(channel_server, ["hi"], until="still here", session_id=session))
-    assert first == second == session
+    first, _ = asyncio.run(talk(channel_server, ["i want to kill myself"], until="988"))
+    second, replies = asyncio.run(talk(channel_server, ["hi"], until="still here", session_id=first))
+    assert first == second
     # The same conversation: after a crisis message, the greeting stays in crisis mode.
     assert "I'm still here with you" in texts(replies)
 
@@ -87,3 +86,11 @@ def test_a_browser_from_another_origin_is_refused(channel_server):
         asyncio.run(talk(channel_server, ["hi"], until="therapist", origin="https://not-the-clinic.example.com"))
     _, replies = asyncio.run(talk(channel_server, ["hi"], until="therapist", origin="https://juniperlane.example.org"))
     assert "not a therapist" in texts(replies)
+
+
+@pytest.mark.parametrize("chosen", ["4242", uuid.uuid4().hex, "web-" + uuid.uuid4().hex + ".0123456789abcdef0123456789abcdef"])
+def test_a_session_id_the_client_makes_up_is_replaced_and_its_messages_dropped(channel_server, chosen):
+    issued, _ = asyncio.run(talk(channel_server, [], until="", session_id=chosen, timeout=1))
+    assert issued != chosen and issued.startswith("web-")
+    _, replies = asyncio.run(talk(channel_server, [{"message": "hi", "session_id": chosen}], until="x", timeout=3))
+    assert replies == []

@@ -7,9 +7,15 @@ whatever a client sends. This one:
   removed, at most 5000 characters, a session id) and drops bad ones with a
   warning that holds no message text;
 - keeps a conversation across page reloads (session_persistence): the widget
-  asks for its earlier session id, and replies go to every tab that shares it.
+  asks for its earlier session id, and replies go to every tab that shares it;
+- issues the session ids itself, signed (SessionIds): an id a client makes up,
+  or another person's guessed id, is refused.
 """
+import hashlib
+import hmac
 import logging
+import os
+import secrets
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
@@ -26,11 +32,42 @@ from threshold.clinic_profile import process_profile
 logger = logging.getLogger(__name__)
 
 
-def session_id_of(data: Any) -> Optional[Text]:
-    value = data.get("session_id") if isinstance(data, dict) else None
-    if isinstance(value, str) and 0 < len(value) <= MAX_SENDER_CHARS and value.isprintable() and is_valid_unicode(value):
+SESSION_SECRET_ENV = "THRESHOLD_SESSION_SECRET"
+
+
+class SessionIds:
+    """Conversation ids the server issues and signs, so a client can neither guess
+    another person's id nor pick one (such as a Telegram chat's number).
+
+    The key comes from THRESHOLD_SESSION_SECRET; without it, a random key per process
+    (a restart then starts new conversations in open browser tabs)."""
+
+    PREFIX = "web-"
+
+    def __init__(self, secret: Optional[Text] = None) -> None:
+        secret = secret or os.environ.get(SESSION_SECRET_ENV) or secrets.token_hex(32)
+        self.key = secret.encode()
+
+    def _signature(self, token: Text) -> Text:
+        return hmac.new(self.key, token.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def issue(self) -> Text:
+        token = uuid.uuid4().hex
+        return f"{self.PREFIX}{token}.{self._signature(token)}"
+
+    def verified(self, value: Any) -> Optional[Text]:
+        """`value` when it is an id this server issued, else None."""
+        if not isinstance(value, str) or len(value) > MAX_SENDER_CHARS or not value.startswith(self.PREFIX):
+            return None
+        token, _, signature = value[len(self.PREFIX):].partition(".")
+        if not token or not hmac.compare_digest(signature.encode(), self._signature(token).encode()):
+            return None
         return value
-    return None
+
+
+def session_id_of(data: Any, ids: SessionIds) -> Optional[Text]:
+    value = data.get("session_id") if isinstance(data, dict) else None
+    return ids.verified(value) if is_valid_unicode(value) else None
 
 
 class ClinicSocketIOInput(SocketIOInput):
@@ -42,6 +79,7 @@ class ClinicSocketIOInput(SocketIOInput):
         origins = process_profile().allowed_origins
         # An empty list would switch the origin check off; no origins means no browsers.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins or ["null-origin.invalid"])
+        ids = SessionIds()
         webhook = SocketBlueprint(sio, self.socketio_path, "threshold_socketio_webhook", __name__)
         self.sio = sio
 
@@ -51,16 +89,16 @@ class ClinicSocketIOInput(SocketIOInput):
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Any) -> None:
-            session_id = session_id_of(data) or uuid.uuid4().hex
+            session_id = session_id_of(data, ids) or ids.issue()
             if self.session_persistence:
                 sio.enter_room(sid, session_id, namespace=self.namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Any) -> None:
-            sender_id = session_id_of(data) if self.session_persistence else sid
+            sender_id = session_id_of(data, ids) if self.session_persistence else sid
             if sender_id is None:
-                logger.warning("socketio: a message without a valid session_id was dropped.")
+                logger.warning("socketio: a message without a session_id this server issued was dropped.")
                 return
             try:
                 text = clean_message(data.get("message"))
