@@ -56,7 +56,18 @@ case "$mode" in
     .venv/bin/python -m threshold.web --port "$web_port" --rasa-port "$rasa_port" &
     web_pid=$!
     "$rasa" run --model "$model" --endpoints endpoints.yml --credentials credentials.yml \
-      --port "$rasa_port" "${api_args[@]}"
+      --port "$rasa_port" "${api_args[@]}" &
+    rasa_pid=$!
+    trap 'kill $actions_pid $web_pid $rasa_pid 2>/dev/null || true' EXIT INT TERM
+    # If any of the three stops, say which and stop the others: a half-running assistant
+    # (a server without its action server, a page without its server) must not go unnoticed.
+    set +e
+    wait -n "$actions_pid" "$web_pid" "$rasa_pid"
+    status=$?
+    for pair in "action server:$actions_pid" "Rasa server:$rasa_pid" "web page server:$web_pid"; do
+      kill -0 "${pair#*:}" 2>/dev/null || echo "The ${pair%%:*} stopped (exit status $status); stopping the rest. Logs: logs/actions.log and the output above." >&2
+    done
+    exit "$(( status == 0 ? 1 : status ))"
     ;;
   *) echo "usage: serve.sh chat|run" >&2; exit 2 ;;
 esac

