@@ -37,6 +37,8 @@ ARTICLE_TOPICS = [
     "when_complete",
 ]
 CRISIS_REPLIES = {"utter_crisis", "utter_medical_emergency"}
+# The REST channel's token on the server with every channel on (channel_server).
+REST_TOKEN = "test-rest-token"
 
 # Figures measured during the run, printed at the end (see pytest_terminal_summary).
 MEASUREMENTS: Dict[str, str] = {}
@@ -236,6 +238,7 @@ def channel_server(action_server_url, fake_chat_apis, widget_clinic_profile, cha
         PROJECT_ROOT / "logs" / "test-channels.log",
         env={"THRESHOLD_DB_NAME": str(channel_database),
              "THRESHOLD_CLINIC_PROFILE": str(widget_clinic_profile),
+             "THRESHOLD_WEBHOOK_TOKEN": REST_TOKEN,
              "THRESHOLD_TELEGRAM_TOKEN": TELEGRAM_TOKEN, "THRESHOLD_TELEGRAM_SECRET": TELEGRAM_SECRET,
              "THRESHOLD_TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
              "THRESHOLD_TELEGRAM_API_URL": fake_chat_apis.url,

@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 
-from conftest import SLACK_SIGNING_SECRET, TELEGRAM_SECRET, TELEGRAM_WEBHOOK_URL
+from conftest import REST_TOKEN, SLACK_SIGNING_SECRET, TELEGRAM_SECRET, TELEGRAM_WEBHOOK_URL
+from threshold.clinic_profile import load_clinic_profile
 
 
 def post(url, body: bytes, headers):
@@ -201,3 +202,35 @@ def test_slack_event_delivered_twice_is_answered_once(channel_server, fake_chat_
     time.sleep(2)
     first_texts = [m.get("text", "") for m in fake_chat_apis.calls_to("chat.postMessage", channel=channel)]
     assert len(first_texts) == len(set(first_texts))
+
+
+# --- Conversation ids are namespaced per channel -----------------------------
+
+def send_to_rest(server, sender: str, text: str):
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    return post(f"{server}/webhooks/rest/webhook", body, {"Authorization": f"Bearer {REST_TOKEN}"})
+
+
+def test_a_rest_sender_with_a_telegram_chats_number_does_not_join_that_chats_conversation(
+        channel_server, fake_chat_apis, widget_clinic_profile):
+    crisis_line = load_clinic_profile(widget_clinic_profile).crisis["crisis_line"]
+    chat = new_chat()
+    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "i want to end my life"))
+    assert crisis_line in reply
+    # The same number on REST is another person's conversation: no crisis state carried over.
+    status, body = send_to_rest(channel_server, str(chat), "how long is a session?")
+    assert status == 200
+    rest_reply = " ".join(m.get("text", "") for m in json.loads(body))
+    assert rest_reply and crisis_line not in rest_reply
+
+
+@pytest.mark.parametrize("sender", ["telegram-12345", "slack-U0123", "web-abc.def"])
+def test_a_rest_sender_id_in_another_channels_namespace_is_refused(channel_server, sender):
+    status, body = send_to_rest(channel_server, sender, "hello")
+    assert status == 400 and "sender" in json.loads(body)["error"]
+
+
+def test_telegram_replies_reach_the_chat_after_the_id_is_namespaced(channel_server, fake_chat_apis):
+    chat = new_chat()
+    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "hello"))
+    assert reply.strip()

@@ -24,6 +24,9 @@ MAX_MESSAGE_CHARS = 5000
 MAX_SENDER_CHARS = 128
 # A request body larger than this is refused before it is parsed (413).
 MAX_BODY_BYTES = 64 * 1024
+# Each channel's conversation ids start with its own prefix, so one channel can never write
+# into another's conversation (a REST sender "4242" into Telegram chat 4242's, say).
+CHANNEL_PREFIXES = {"telegram": "telegram-", "slack": "slack-", "socketio": "web-"}
 # Control characters other than tab and newline carry no meaning in a chat message.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -44,6 +47,20 @@ def is_valid_unicode(value: Any) -> bool:
     except (TypeError, ValueError):
         return True
     return True
+
+
+def namespaced(on_new_message: Callable[[UserMessage], Awaitable[Any]], prefix: Text
+               ) -> Callable[[UserMessage], Awaitable[Any]]:
+    """`on_new_message` with the channel's prefix put before each sender id."""
+    async def handle(message: UserMessage) -> Any:
+        message.sender_id = f"{prefix}{message.sender_id}"
+        return await on_new_message(message)
+    return handle
+
+
+def without_prefix(recipient_id: Text, prefix: Text) -> Text:
+    """The channel's own id (a Telegram chat, a Slack user) for a namespaced conversation id."""
+    return recipient_id[len(prefix):] if recipient_id.startswith(prefix) else recipient_id
 
 
 def clean_message(message: Any) -> Text:
@@ -79,6 +96,9 @@ def parse_body(body: bytes) -> Dict[Text, Any]:
     sender, message = data.get("sender"), data.get("message")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
         raise InputError(400, f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters")
+    if sender.startswith(tuple(CHANNEL_PREFIXES.values())):
+        reserved = ", ".join(f"'{prefix}'" for prefix in CHANNEL_PREFIXES.values())
+        raise InputError(400, f"'sender' must not start with {reserved}: those are other channels' conversations")
     return {"sender": sender, "message": clean_message(message)}
 
 

@@ -20,9 +20,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 
-from threshold.channels import closed_blueprint, is_valid_unicode
+from threshold.channels import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, namespaced, without_prefix
 
 logger = logging.getLogger(__name__)
+PREFIX = CHANNEL_PREFIXES["slack"]
 
 TOKEN_ENV = "THRESHOLD_SLACK_TOKEN"
 SIGNING_SECRET_ENV = "THRESHOLD_SLACK_SIGNING_SECRET"
@@ -44,6 +45,9 @@ class ClinicSlackBot(SlackBot):
         super().__init__(token, slack_channel, thread_id, proxy)
         if api_url:
             self.client = AsyncWebClient(token, proxy=proxy, base_url=api_url.rstrip("/") + "/")
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await super().send_response(without_prefix(recipient_id, PREFIX), message)
 
 
 class EnvSlackInput(SlackInput):
@@ -75,7 +79,7 @@ class EnvSlackInput(SlackInput):
         if self.problem:
             return closed_blueprint("threshold_slack_closed", "Slack", self.problem)
 
-        slack = super().blueprint(on_new_message)
+        slack = super().blueprint(namespaced(on_new_message, PREFIX))
 
         @slack.middleware("request")
         async def url_verification(request: Request):

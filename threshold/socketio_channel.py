@@ -26,7 +26,7 @@ from socketio import AsyncServer
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
-from threshold.channels import InputError, MAX_SENDER_CHARS, clean_message, is_valid_unicode
+from threshold.channels import CHANNEL_PREFIXES, InputError, MAX_SENDER_CHARS, clean_message, is_valid_unicode
 from threshold.clinic_profile import process_profile
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class SessionIds:
     The key comes from THRESHOLD_SESSION_SECRET; without it, a random key per process
     (a restart then starts new conversations in open browser tabs)."""
 
-    PREFIX = "web-"
+    PREFIX = CHANNEL_PREFIXES["socketio"]
 
     def __init__(self, secret: Optional[Text] = None) -> None:
         secret = secret or os.environ.get(SESSION_SECRET_ENV) or secrets.token_hex(32)

@@ -25,9 +25,10 @@ from sanic.request import Request
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramOutput
 
-from threshold.channels import closed_blueprint, is_valid_unicode
+from threshold.channels import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, without_prefix
 
 logger = logging.getLogger(__name__)
+PREFIX = CHANNEL_PREFIXES["telegram"]
 
 # aiogram switches deprecation warnings back on for the whole process when Rasa imports
 # it; libraries' notices about their own code are noise in a clinic's server log.
@@ -69,6 +70,9 @@ class ClinicTelegramOutput(TelegramOutput):
     async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
                                      button_type: Optional[Text] = "vertical", **kwargs: Any) -> None:
         await super().send_text_with_buttons(recipient_id, text, buttons, button_type=button_type, **kwargs)
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await super().send_response(without_prefix(recipient_id, PREFIX), message)
 
 
 def text_of(update: Update) -> Optional[Text]:
@@ -151,7 +155,7 @@ class SecretTelegramInput(InputChannel):
             if text is None or chat is None:
                 return response.text("ok")  # acknowledged, nothing to answer
             try:
-                await on_new_message(UserMessage(text, out_channel, str(chat), input_channel=self.name()))
+                await on_new_message(UserMessage(text, out_channel, f"{PREFIX}{chat}", input_channel=self.name()))
             except Exception as error:  # Telegram would retry forever on an error status
                 logger.error("Telegram channel: a message could not be handled (%s).", type(error).__name__)
             return response.text("ok")
