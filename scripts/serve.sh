@@ -7,6 +7,10 @@ mode=${1:-chat}
 actions_port=${ACTIONS_PORT:-5055}
 rasa_port=${RASA_PORT:-5005}
 web_port=${WEB_PORT:-8080}
+# Listen on this machine only unless told otherwise (a reverse proxy in front, as in the
+# README). The action server has no authentication: it stays on loopback by default.
+bind_address=${BIND_ADDRESS:-127.0.0.1}
+actions_bind_address=${ACTIONS_BIND_ADDRESS:-127.0.0.1}
 rasa=.venv/bin/rasa
 model=models/threshold.tar.gz
 # endpoints.yml reads the action server's port from here.
@@ -23,7 +27,7 @@ for pair in "ACTIONS_PORT:$actions_port" "RASA_PORT:$rasa_port" "WEB_PORT:$web_p
   fi
 done
 
-.venv/bin/rasa run actions --actions actions --port "$actions_port" >logs/actions.log 2>&1 &
+SANIC_HOST=$actions_bind_address .venv/bin/rasa run actions --actions actions --port "$actions_port" >logs/actions.log 2>&1 &
 actions_pid=$!
 web_pid=""
 trap 'kill $actions_pid $web_pid 2>/dev/null || true' EXIT INT TERM
@@ -41,22 +45,25 @@ case "$mode" in
     "$rasa" shell --model "$model" --endpoints endpoints.yml --quiet
     ;;
   run)
-    # The HTTP API only with a token; browsers only from the clinic's own origins.
-    api_args=()
+    # The HTTP API only with a token, which threshold.rasa_server reads from the
+    # environment (never the command line: `ps` shows it); browsers only from the
+    # clinic's own origins and this demo page's.
+    server_args=()
     if [ -n "${THRESHOLD_API_TOKEN:-}" ]; then
-      api_args+=(--enable-api --auth-token "$THRESHOLD_API_TOKEN")
       echo "HTTP API: on, behind THRESHOLD_API_TOKEN"
     else
       echo "HTTP API: off (set THRESHOLD_API_TOKEN to turn it on)"
     fi
+    export THRESHOLD_DEMO_PAGE_PORT=$web_port
     read -r -a origins <<<"$(.venv/bin/python -m threshold.clinic_profile --origins)"
-    if [ "${#origins[@]}" -gt 0 ]; then api_args+=(--cors "${origins[@]}"); fi
+    if [ "${#origins[@]}" -gt 0 ]; then server_args+=(--cors "${origins[@]}"); fi
     echo "Allowed web origins: ${origins[*]:-none}"
     .venv/bin/python -m threshold.channel_status
-    .venv/bin/python -m threshold.web --port "$web_port" --rasa-port "$rasa_port" &
+    echo "Listening on $bind_address (set BIND_ADDRESS=0.0.0.0 to listen on every interface)"
+    .venv/bin/python -m threshold.web --host "$bind_address" --port "$web_port" --rasa-port "$rasa_port" &
     web_pid=$!
-    "$rasa" run --model "$model" --endpoints endpoints.yml --credentials credentials.yml \
-      --port "$rasa_port" "${api_args[@]}" &
+    .venv/bin/python -m threshold.rasa_server run --model "$model" --endpoints endpoints.yml \
+      --credentials credentials.yml --interface "$bind_address" --port "$rasa_port" "${server_args[@]}" &
     rasa_pid=$!
     trap 'kill $actions_pid $web_pid $rasa_pid 2>/dev/null || true' EXIT INT TERM
     # If any of the three stops, say which and stop the others: a half-running assistant

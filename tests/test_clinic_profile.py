@@ -7,6 +7,8 @@ import yaml
 
 from conftest import PROJECT_ROOT, VENV_BIN, Conversation, load_agent
 from threshold.clinic_profile import (
+    DEMO_PAGE_PORT_ENV,
+    web_origins,
     ClinicProfileError,
     load_clinic_profile,
     parse_clinic_profile,
@@ -157,3 +159,11 @@ def test_contrast_ratio_matches_wcag():
     assert round(contrast_ratio("#000000", "#ffffff"), 1) == 21.0
     assert round(contrast_ratio("#777777", "#ffffff"), 2) == 4.48
     assert contrast_ratio("#2f6f62", "#ffffff") >= 4.5
+
+
+def test_the_demo_pages_own_origin_is_allowed_on_whatever_port_it_is_served():
+    profile = load_clinic_profile()
+    origins = web_origins(profile, {DEMO_PAGE_PORT_ENV: "8123"})
+    assert origins[:len(profile.allowed_origins)] == profile.allowed_origins
+    assert "http://localhost:8123" in origins and "http://127.0.0.1:8123" in origins
+    assert web_origins(profile, {}) == profile.allowed_origins

@@ -2,10 +2,13 @@
 CORS, conversations kept across a restart in SQLite, retention, and logs without
 message text."""
 import json
+import os
+import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +16,7 @@ from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_proces
 
 WEBHOOK_TOKEN = "test-webhook-token"
 API_TOKEN = "test-api-token"
-ORIGIN = "https://juniperlane.example.org"
+ORIGIN = "https://clinic-under-test.example.org"
 
 
 class Server:
@@ -24,15 +27,16 @@ class Server:
         self.process = None
 
     def start(self):
+        """The server as `make run` starts it (threshold.rasa_server), the API token in the environment."""
         self.port = free_port()
         self.process = start_process(
-            [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL_PATH),
+            [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run", "--model", str(MODEL_PATH),
              "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
              "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-             "--port", str(self.port), "--interface", "127.0.0.1",
-             "--enable-api", "--auth-token", API_TOKEN, "--cors", ORIGIN],
+             "--port", str(self.port), "--interface", "127.0.0.1", "--cors", ORIGIN],
             self.log,
-            env={"THRESHOLD_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "THRESHOLD_DB_NAME": str(self.database)},
+            env={"THRESHOLD_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "THRESHOLD_DB_NAME": str(self.database),
+                 "THRESHOLD_API_TOKEN": API_TOKEN},
         )
         wait_for_http(f"{self.url}/", self.process, timeout=180)
         return self
@@ -196,3 +200,25 @@ def test_an_oversized_body_is_refused_and_metadata_is_not_stored(server):
     with urllib.request.urlopen(f"{server.url}/conversations/meta2/tracker?token={API_TOKEN}", timeout=30) as answer:
         tracker = answer.read().decode()
     assert '"hi"' in tracker and "do not keep" not in tracker
+
+
+def test_the_api_token_is_not_on_the_server_command_line(server):
+    # Anyone on the machine can read a process's command line (`ps`).
+    command_line = Path(f"/proc/{server.process.pid}/cmdline").read_bytes().decode(errors="replace")
+    assert "threshold.rasa_server" in command_line
+    assert API_TOKEN not in command_line
+
+
+def test_version_needs_the_api_token(server):
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"{server.url}/version", timeout=30)
+    assert error.value.code == 401
+    with urllib.request.urlopen(f"{server.url}/version?token={API_TOKEN}", timeout=30) as response:
+        assert "version" in json.loads(response.read())
+
+
+def test_the_api_token_on_the_command_line_is_refused():
+    finished = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run", "--auth-token", "x"], cwd=PROJECT_ROOT,
+        capture_output=True, text=True, timeout=60)
+    assert finished.returncode != 0 and "THRESHOLD_API_TOKEN" in finished.stderr

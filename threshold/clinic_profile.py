@@ -207,6 +207,20 @@ def parse_clinic_profile(data: Any, path: str = "clinic.yml") -> ClinicProfile:
     )
 
 
+DEMO_PAGE_PORT_ENV = "THRESHOLD_DEMO_PAGE_PORT"
+
+
+def web_origins(profile: ClinicProfile, environ=os.environ) -> List[str]:
+    """The origins browsers may open the chat from: the profile's, and the demo page's
+    own address when `make run` serves it (on whatever WEB_PORT is)."""
+    origins = list(profile.allowed_origins)
+    port = (environ.get(DEMO_PAGE_PORT_ENV) or "").strip()
+    if port.isdigit():
+        origins += [origin for origin in (f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+                    if origin not in origins]
+    return origins
+
+
 def profile_path() -> Path:
     return Path(os.environ.get(PROFILE_PATH_ENV) or DEFAULT_PROFILE_PATH)
 
@@ -235,7 +249,7 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["--origins"]:
-        print(" ".join(load_clinic_profile().allowed_origins))
+        print(" ".join(web_origins(load_clinic_profile())))
     else:
         profile = load_clinic_profile()
         print(f"{profile.source}: valid ({profile.name})")

@@ -15,14 +15,22 @@ version, where these internals may have moved.
    has no hook between an action's messages and their sending, so the
    processor's step that logs an action's events adds the reminder to each bot
    message without the crisis line, before the same events are stored and sent.
+3. The server app (rasa.core.run.configure_app), for `python -m threshold.rasa_server`:
+   `/version` answers anyone in Rasa 3.6, even when the rest of the HTTP API needs
+   the token; here it needs the token too.
 """
 import functools
+import hmac
+import inspect
 import logging
 from typing import Any, Dict, List, Optional, Text
 
 import rasa
 import rasa.core.actions.action as rasa_actions
+import rasa.core.run as rasa_run
 from jsonschema import exceptions, validators
+from sanic import Sanic, response
+from sanic.request import Request
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, SlotSet
 
@@ -116,3 +124,31 @@ def _log_action_with_reminders(self, tracker, action, events, prediction):
 def install_crisis_reminder() -> None:
     check_rasa_version()
     MessageProcessor._log_action_on_tracker = _log_action_with_reminders
+
+
+# 3. The server app ------------------------------------------------------------------
+
+def guard_version_route(app: Sanic, token: Text) -> None:
+    @app.middleware("request")
+    async def version_needs_the_token(request: Request):
+        if request.path.rstrip("/") == "/version" and \
+                not hmac.compare_digest((request.args.get("token") or "").encode(), token.encode()):
+            return response.json({"error": "missing or wrong token"}, status=401)
+        return None
+
+
+def install_server_guards() -> None:
+    check_rasa_version()
+    original_configure_app = rasa_run.configure_app
+    signature = inspect.signature(original_configure_app)
+
+    @functools.wraps(original_configure_app)
+    def configure_app(*args: Any, **kwargs: Any) -> Sanic:
+        app = original_configure_app(*args, **kwargs)
+        given = signature.bind(*args, **kwargs)
+        given.apply_defaults()
+        if given.arguments["enable_api"] and given.arguments["auth_token"]:
+            guard_version_route(app, given.arguments["auth_token"])
+        return app
+
+    rasa_run.configure_app = configure_app

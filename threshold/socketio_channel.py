@@ -27,7 +27,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 
 from threshold.channels import CHANNEL_PREFIXES, InputError, MAX_SENDER_CHARS, clean_message, is_valid_unicode
-from threshold.clinic_profile import process_profile
+from threshold.clinic_profile import process_profile, web_origins
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class ClinicSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        origins = process_profile().allowed_origins
+        origins = web_origins(process_profile())
         # An empty list would switch the origin check off; no origins means no browsers.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins or ["null-origin.invalid"])
         ids = SessionIds()

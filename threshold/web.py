@@ -9,7 +9,7 @@
 The assistant's address is THRESHOLD_ASSISTANT_URL, or by default the host the
 page was loaded from on port RASA_PORT (5005).
 
-Usage: python -m threshold.web [--port 8080] [--host 0.0.0.0]
+Usage: python -m threshold.web [--port 8080] [--host 127.0.0.1]
 """
 import argparse
 import html
@@ -141,7 +141,7 @@ def make_handler(site: WidgetSite):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("WEB_PORT", 8080)))
-    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", 5005)))
     args = parser.parse_args(argv)
     try:

@@ -1,0 +1,44 @@
+"""Start Rasa's server as `make run` needs it: python -m threshold.rasa_server run [rasa run's options].
+
+- The HTTP API's token comes from THRESHOLD_API_TOKEN in the environment, never from the
+  command line, where anyone on the machine could read it with `ps`. Without it the HTTP
+  API stays off.
+- `/version` needs the token too (threshold/rasa_overrides.py).
+"""
+import os
+import sys
+from typing import List, Mapping, Optional, Text
+
+API_TOKEN_ENV = "THRESHOLD_API_TOKEN"
+
+
+class ServerSettingsError(ValueError):
+    """A server setting is given the wrong way; the message says how to give it."""
+
+
+def rasa_arguments(arguments: List[Text], environ: Mapping[Text, Text]) -> List[Text]:
+    """`rasa` arguments, with the HTTP API turned on behind the token when one is set."""
+    if "--auth-token" in arguments or "--enable-api" in arguments:
+        raise ServerSettingsError(f"set the HTTP API's token in {API_TOKEN_ENV}, not on the command line")
+    token = environ.get(API_TOKEN_ENV, "").strip()
+    return arguments + (["--enable-api", "--auth-token", token] if token else [])
+
+
+def main(argv: Optional[List[Text]] = None) -> None:
+    arguments = sys.argv[1:] if argv is None else argv
+    try:
+        rasa_argv = rasa_arguments(arguments, os.environ)
+    except ServerSettingsError as error:
+        sys.exit(f"Cannot start the assistant: {error}")
+    from rasa.__main__ import main as rasa_main
+
+    from threshold import rasa_overrides
+
+    rasa_overrides.install_server_guards()
+    # Only this process's copy of its arguments changes; `ps` keeps showing the original.
+    sys.argv = ["rasa"] + rasa_argv
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
