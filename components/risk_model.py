@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Text, Tuple
 
+import emoji
 import numpy as np
 import yaml
 from scipy import sparse
@@ -46,7 +47,13 @@ MAX_UNIT_CHARS = 600
 MAX_UNITS = 24
 
 
+def _emoji_name(chars: Text, data: Dict[Text, Text]) -> Text:
+    return f" {data['en'].strip(':').replace('_', ' ')} "
+
+
 def normalise(text: Text) -> Text:
+    # Emoji become their names, so a knife, a rope or a bridge alone is read for what it shows.
+    text = emoji.replace_emoji(text, replace=_emoji_name)
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
     text = _LONG_RUNS.sub(r"\1\1", text)
     return _SPACES.sub(" ", text).strip()

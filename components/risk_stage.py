@@ -55,8 +55,9 @@ RISK_STAGE_KEY = "risk_stage"
 FAMILY_ENTITY = "crisis_family"
 LANGUAGE_ENTITY = "reply_language"
 SAFETY_INTENTS = ("crisis", "medical_emergency", "crisis_third_party", "crisis_info", "crisis_check")
-# Rasa NLU examples of these intents are harmless and join the corpus as `none`.
-HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + ("other_language", "nlu_fallback")
+# Rasa NLU examples of the other intents are harmless and join the corpus as `none`; not
+# these: an answer to "are you safe?" such as "no, I'm not safe" is not harmless.
+HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + ("not_safe", "other_language", "nlu_fallback")
 MIN_WORDS_FOR_LANGUAGE = 3
 # The languages a message is told apart among: English, the languages most spoken in US
 # homes, and a few more that people write in. Without a closed list, short English
