@@ -57,8 +57,17 @@ async def first_reply(agent, text):
     return None, ""
 
 
-async def risk_report(agent, contacts):
-    messages = yaml.safe_load((FROZEN / "risk_test.yml").read_text())["messages"]
+# The risk sets, newest first. A set's figures count as unseen only on its first
+# measurement; after its misses have been read, it says so.
+RISK_SETS = {
+    "risk_test_2.yml": "",
+    "risk_test.yml": "Measured first at commit b5a8566 (docs/measurements.md); its misses were read "
+                     "since, so figures on it after that are development figures.",
+}
+
+
+async def risk_report(agent, contacts, name, note):
+    messages = yaml.safe_load((FROZEN / name).read_text())["messages"]
     counts, totals, misses = Counter(), Counter(), []
     by_lang = defaultdict(lambda: [0, 0])
     for message in messages:
@@ -88,7 +97,7 @@ async def risk_report(agent, contacts):
     def share(count, total):
         return f"{count}/{total} = {count / total:.1%}" if total else "0/0"
 
-    lines = ["## Risk (tests/data/frozen/risk_test.yml)", "",
+    lines = [f"## Risk (tests/data/frozen/{name})", ""] + ([note, ""] if note else []) + [
              "| what | result |", "| --- | --- |",
              f"| crisis caught (crisis, emergency or check-in reply, with the crisis line) | {share(counts['crisis caught'], totals['crisis'])} |",
              f"| of which the full crisis reply | {share(counts['crisis full reply'], totals['crisis'])} |",
@@ -139,7 +148,8 @@ def main():
     lines = ["# Frozen test sets", "",
              "Measured once through the trained model (`make eval-frozen`); these sets are never used "
              "to choose anything.", ""]
-    lines += loop.run_until_complete(risk_report(agent, contacts))
+    for name, note in RISK_SETS.items():
+        lines += loop.run_until_complete(risk_report(agent, contacts, name, note))
     lines += loop.run_until_complete(nlu_report(agent))
     lines.append(f"Run time: {time.monotonic() - started:.0f} s.")
     RESULTS.mkdir(exist_ok=True)
