@@ -68,8 +68,10 @@ class Assistant:
     """One assistant's servers, started from its project folder."""
 
     def __init__(self, name, folder: Path, model: Path, endpoints: Path, credentials: Path,
-                 actions=False, headers=None):
+                 actions=False, headers=None, launcher=None):
         self.name, self.folder, self.model = name, folder, model
+        # How the Rasa server is started: Threshold's own launcher, or stock `rasa`.
+        self.launcher = launcher or [str(BIN / "rasa")]
         self.endpoints, self.credentials, self.actions = endpoints, credentials, actions
         self.headers = headers or {}
         self.processes = []
@@ -90,7 +92,7 @@ class Assistant:
             endpoints = self.endpoints
         port = free_port()
         server = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(self.model), "--endpoints", str(endpoints),
+            self.launcher + ["run", "--model", str(self.model), "--endpoints", str(endpoints),
              "--credentials", str(self.credentials), "--port", str(port), "--interface", "127.0.0.1"],
             cwd=self.folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.processes.append(server)

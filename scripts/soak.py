@@ -10,7 +10,12 @@ Each simulated person has a conversation of --conversation-length messages, then
 a new one starts, so there are always --users conversations going at once
 (0 keeps one growing conversation per person).
 
-Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 300] [--conversation-length 20]
+Then an overload phase: --overload connections send one message each, all at once,
+through the same server as `make run` starts it (threshold.rasa_server, with its bounded
+queue). It reports how many were answered, refused at once with 503 and Retry-After,
+or reset, how long they waited, and checks that every answered message was stored.
+
+Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 300] [--conversation-length 20] [--overload 1000]
 """
 import argparse
 import asyncio
@@ -22,12 +27,16 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections import Counter
 from pathlib import Path
+
+import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import Assistant, drive, log, rss_mb  # noqa: E402
+from bench import BIN, MIX, Assistant, drive, log, percentile, rss_mb  # noqa: E402
 
 TOKEN = "soak-token"
 
@@ -53,6 +62,37 @@ def fallback_notes(database: Path) -> int:
         return connection.execute(
             "select count(*) from events where type_name = 'action' "
             "and action_name = 'utter_exercise_unavailable'").fetchone()[0]
+
+
+async def flood(url: str, connections: int, headers: dict) -> dict:
+    """`connections` people send one message each, all at the same moment."""
+    outcomes, waits, accepted, retry_after = Counter(), {}, set(), set()
+
+    async def one(session, index):
+        sender = f"flood-{index}-{uuid.uuid4().hex[:8]}"
+        started = time.perf_counter()
+        try:
+            async with session.post(url, json={"sender": sender, "message": MIX[index % len(MIX)]},
+                                    timeout=aiohttp.ClientTimeout(total=180)) as response:
+                await response.read()
+                outcome = str(response.status)
+                if response.status == 200:
+                    accepted.add(sender)
+                if response.status == 503:
+                    retry_after.add(response.headers.get("Retry-After"))
+        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+            outcome = type(error).__name__
+        outcomes[outcome] += 1
+        waits.setdefault(outcome, []).append((time.perf_counter() - started) * 1000)
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=0)) as session:
+        await asyncio.gather(*(one(session, index) for index in range(connections)))
+    return {"connections": connections, "outcomes": dict(outcomes), "accepted": sorted(accepted),
+            "retry_after": sorted(str(value) for value in retry_after),
+            "drained_s": round(time.perf_counter() - started, 1),
+            "wait_ms": {outcome: {"p50": round(percentile(values, 0.5)), "max": round(max(values))}
+                        for outcome, values in waits.items()}}
 
 
 def quarter_peaks(values: list) -> list:
@@ -82,6 +122,8 @@ def main(argv=None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--conversation-length", type=int, default=20)
+    parser.add_argument("--overload", type=int, default=1000,
+                        help="connections in the overload phase (0: no overload phase)")
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +135,8 @@ def main(argv=None) -> int:
             (Path(tmp) / name).write_text((ROOT / name).read_text())
         assistant = Assistant("threshold", ROOT, ROOT / "models" / "threshold.tar.gz",
                               Path(tmp) / "endpoints.yml", Path(tmp) / "credentials.yml", actions=True,
-                              headers={"Authorization": f"Bearer {TOKEN}"})
+                              headers={"Authorization": f"Bearer {TOKEN}"},
+                              launcher=[str(BIN / "python"), "-m", "threshold.rasa_server"])
         log("starting the servers...")
         ready = assistant.start(env)
         samples, stop = [], threading.Event()
@@ -104,6 +147,10 @@ def main(argv=None) -> int:
             figures = asyncio.run(drive(assistant.url, args.users, 0, assistant.server_pid,
                                         headers=assistant.headers, seconds=args.seconds,
                                         conversation_length=args.conversation_length))
+            overload = None
+            if args.overload:
+                log(f"overload: {args.overload} connections at once...")
+                overload = asyncio.run(flood(assistant.url, args.overload, assistant.headers))
         finally:
             stop.set()
             sampler.join()
@@ -113,6 +160,7 @@ def main(argv=None) -> int:
     sent = figures.pop("sent")
     lost = {sender: (count, stored.get(sender, 0)) for sender, count in sent.items()
             if stored.get(sender, 0) != count}
+    overload_lost = [s for s in (overload or {}).get("accepted", []) if stored.get(s, 0) != 1]
     quarters = quarter_peaks([m for _, m in samples])
     # Memory levels off when the second half adds little: under 2% of the server's size.
     second_half_growth = round(quarters[3] - quarters[1], 1)
@@ -128,6 +176,8 @@ def main(argv=None) -> int:
         "rss_mb_quarter_peaks": quarters, "rss_mb_second_half_growth": second_half_growth,
         "memory_levels_off": levels_off,
         "rss_samples": samples,
+        "overload": overload and {**{k: v for k, v in overload.items() if k != "accepted"},
+                                  "answered_but_not_stored": len(overload_lost)},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "soak.json").write_text(json.dumps(summary, indent=2))
@@ -156,10 +206,33 @@ def main(argv=None) -> int:
         "",
         "![server memory during the soak](soak_memory.png)",
         "",
-    ])
+    ] + overload_lines(summary["overload"]))
     (args.out / "soak.md").write_text(report)
     print(report)
-    return 0 if summary["errors"] == 0 and not lost and levels_off else 1
+    return 0 if summary["errors"] == 0 and not lost and not overload_lost and levels_off else 1
+
+
+def overload_lines(overload) -> list:
+    if not overload:
+        return []
+    outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(overload["outcomes"].items()))
+    waits = "; ".join(f"{name}: p50 {w['p50']} ms, max {w['max']} ms" for name, w in sorted(overload["wait_ms"].items()))
+    return [
+        "## Overload",
+        "",
+        f"{overload['connections']} connections sent one message each at the same moment, to the server "
+        "as `make run` starts it (a bounded queue: beyond THRESHOLD_MAX_QUEUE waiting connections, "
+        "503 with Retry-After).",
+        "",
+        "| what | result |",
+        "| --- | --- |",
+        f"| outcomes (HTTP status or client error) | {outcomes} |",
+        f"| Retry-After on the 503s | {', '.join(overload['retry_after']) or '-'} |",
+        f"| wait, by outcome | {waits} |",
+        f"| all answered after | {overload['drained_s']} s |",
+        f"| answered messages missing from the store | {overload['answered_but_not_stored']} |",
+        "",
+    ]
 
 
 if __name__ == "__main__":

@@ -4,19 +4,25 @@ message text."""
 import json
 import os
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from threshold.clinic_profile import load_clinic_profile
 from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http
 
 WEBHOOK_TOKEN = "test-webhook-token"
 API_TOKEN = "test-api-token"
 ORIGIN = "https://clinic-under-test.example.org"
+# A short queue, so that a small burst shows the overload answer.
+MAX_QUEUE = 2
+BURST = 48
 
 
 class Server:
@@ -36,7 +42,7 @@ class Server:
              "--port", str(self.port), "--interface", "127.0.0.1", "--cors", ORIGIN],
             self.log,
             env={"THRESHOLD_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "THRESHOLD_DB_NAME": str(self.database),
-                 "THRESHOLD_API_TOKEN": API_TOKEN},
+                 "THRESHOLD_API_TOKEN": API_TOKEN, "THRESHOLD_MAX_QUEUE": str(MAX_QUEUE)},
         )
         wait_for_http(f"{self.url}/", self.process, timeout=180)
         return self
@@ -109,11 +115,12 @@ def test_control_characters_and_emoji_get_a_friendly_reply(server):
     assert status == 200 and replies
 
 
-@pytest.mark.parametrize("message", ["me siento muy triste", "ich brauche hilfe", "我需要帮助"])
+@pytest.mark.parametrize("message", ["me siento muy triste", "ich brauche hilfe", "你们周末开门吗？"])
 def test_other_languages_get_a_polite_note_with_the_crisis_line(server, message):
     status, replies = server.say(uuid.uuid4().hex, message)
     assert status == 200
-    assert "only answer in English" in texts(replies) and "988" in texts(replies)
+    crisis_line = load_clinic_profile().crisis["crisis_line"]
+    assert "only answer in English" in texts(replies) and crisis_line in texts(replies)
 
 
 def test_the_server_keeps_answering_after_bad_input(server):
@@ -215,6 +222,49 @@ def test_version_needs_the_api_token(server):
     assert error.value.code == 401
     with urllib.request.urlopen(f"{server.url}/version?token={API_TOKEN}", timeout=30) as response:
         assert "version" in json.loads(response.read())
+
+
+def post_and_headers(url, sender, text):
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(url, data=body, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {WEBHOOK_TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+def test_a_burst_beyond_the_queue_gets_503_with_retry_after_and_every_accepted_message_is_kept(server):
+    senders = [f"burst-{uuid.uuid4().hex[:10]}" for _ in range(BURST)]
+    barrier = threading.Barrier(len(senders))
+
+    def send(sender):
+        barrier.wait()
+        return post_and_headers(f"{server.url}/webhooks/rest/webhook", sender, "why does therapy take so long?")
+
+    with ThreadPoolExecutor(len(senders)) as pool:
+        results = dict(zip(senders, pool.map(send, senders)))
+    statuses = [status for status, _ in results.values()]
+    assert set(statuses) <= {200, 503}, statuses  # no reset, no 500
+    assert 503 in statuses
+    assert all(int(headers["Retry-After"]) > 0 for status, headers in results.values() if status == 503)
+    for sender, (status, _) in results.items():
+        url = f"{server.url}/conversations/{sender}/tracker?token={API_TOKEN}"
+        with urllib.request.urlopen(url, timeout=30) as response:
+            users = [event for event in json.loads(response.read())["events"] if event["event"] == "user"]
+        # An accepted message is kept; a refused one left nothing half-done behind.
+        assert len(users) == (1 if status == 200 else 0), (sender, status)
+    # Once the burst has drained, messages are answered again.
+    assert server.say(f"after-{uuid.uuid4().hex[:8]}", "hello")[0] == 200
+
+
+@pytest.mark.parametrize("value", ["0", "many", "-3"])
+def test_a_wrong_queue_limit_stops_start_up_naming_the_setting(value):
+    finished = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run"], cwd=PROJECT_ROOT,
+        env={**os.environ, "THRESHOLD_MAX_QUEUE": value}, capture_output=True, text=True, timeout=60)
+    assert finished.returncode != 0 and "THRESHOLD_MAX_QUEUE" in finished.stderr
 
 
 def test_the_api_token_on_the_command_line_is_refused():

@@ -16,14 +16,25 @@ version, where these internals may have moved.
    processor's step that logs an action's events adds the reminder to each bot
    message without the crisis line, before the same events are stored and sent.
 3. The server app (rasa.core.run.configure_app), for `python -m threshold.rasa_server`:
-   `/version` answers anyone in Rasa 3.6, even when the rest of the HTTP API needs
-   the token; here it needs the token too.
+   - a bounded queue: Rasa handles a message without yielding to the event loop,
+     so under a flood the server holds one or two connections at a time and the
+     rest wait in the kernel's accept queue or as accepted connections not yet
+     read; every person waits many seconds and, past the listen backlog,
+     connections are reset. When more than `max_queue` connections wait in the
+     two together, a channel's webhook answers 503 with
+     Retry-After at once (well under a millisecond, so the queue drains fast):
+     Telegram and Slack deliver again later, a REST client is told when to retry,
+     and nothing acknowledged is lost. The kernel's part is the listening
+     socket's accept backlog, which Linux shows in /proc/net/tcp (rx_queue);
+   - `/version` answers anyone in Rasa 3.6, even when the rest of the HTTP API needs
+     the token; here it needs the token too.
 """
 import functools
 import hmac
 import inspect
 import logging
-from typing import Any, Dict, List, Optional, Text
+import time
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import rasa
 import rasa.core.actions.action as rasa_actions
@@ -128,6 +139,66 @@ def install_crisis_reminder() -> None:
 
 # 3. The server app ------------------------------------------------------------------
 
+WEBHOOKS_PATH = "/webhooks/"
+RETRY_AFTER_SECONDS = 2
+_LISTENING = "0A"
+
+
+class AcceptQueue:
+    """How many connections wait for this server to accept them, read from the kernel
+    at most every `every` seconds (a read costs about a millisecond under a flood)."""
+
+    def __init__(self, port: int, every: float = 0.05,
+                 tables: Tuple[Text, ...] = ("/proc/net/tcp", "/proc/net/tcp6")) -> None:
+        self.port, self.every, self.tables = port, every, tables
+        self.read_at, self.value = float("-inf"), 0
+
+    def length(self) -> int:
+        now = time.monotonic()
+        if now - self.read_at >= self.every:
+            self.value, self.read_at = self._read(), now
+        return self.value
+
+    def _read(self) -> int:
+        waiting = 0
+        for table in self.tables:
+            try:
+                with open(table) as handle:
+                    rows = handle.read().splitlines()[1:]
+            except OSError:  # not Linux: no bound, as in stock Rasa
+                continue
+            for row in rows:
+                fields = row.split()
+                if len(fields) > 4 and fields[3] == _LISTENING and int(fields[1].rsplit(":", 1)[1], 16) == self.port:
+                    waiting += int(fields[4].split(":")[1], 16)
+        return waiting
+
+
+def waiting_in_process(request: Request) -> int:
+    """Connections this process has accepted whose request is not answered yet (Sanic
+    21.12: the protocol's `connections`, their receive buffer and stage), this one aside."""
+    protocol = getattr(getattr(request, "stream", None), "protocol", None)
+    waiting = 0
+    for connection in getattr(protocol, "connections", ()):
+        http = getattr(connection, "_http", None)
+        stage = getattr(getattr(http, "stage", None), "name", "IDLE")
+        if connection is not protocol and (getattr(connection, "recv_buffer", None) or stage != "IDLE"):
+            waiting += 1
+    return waiting
+
+
+def shed_beyond_the_queue(app: Sanic, queue: AcceptQueue, max_queue: int) -> None:
+    @app.middleware("request")
+    async def refuse_when_the_queue_is_full(request: Request):
+        if request.method != "POST" or not request.path.startswith(WEBHOOKS_PATH):
+            return None
+        if waiting_in_process(request) + queue.length() > max_queue:
+            return response.json(
+                {"error": "the assistant is busy; please send the message again in a few seconds"},
+                status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return None
+
+
 def guard_version_route(app: Sanic, token: Text) -> None:
     @app.middleware("request")
     async def version_needs_the_token(request: Request):
@@ -137,7 +208,7 @@ def guard_version_route(app: Sanic, token: Text) -> None:
         return None
 
 
-def install_server_guards() -> None:
+def install_server_guards(max_queue: int) -> None:
     check_rasa_version()
     original_configure_app = rasa_run.configure_app
     signature = inspect.signature(original_configure_app)
@@ -147,6 +218,7 @@ def install_server_guards() -> None:
         app = original_configure_app(*args, **kwargs)
         given = signature.bind(*args, **kwargs)
         given.apply_defaults()
+        shed_beyond_the_queue(app, AcceptQueue(int(given.arguments["port"])), max_queue)
         if given.arguments["enable_api"] and given.arguments["auth_token"]:
             guard_version_route(app, given.arguments["auth_token"])
         return app

@@ -4,16 +4,31 @@
   command line, where anyone on the machine could read it with `ps`. Without it the HTTP
   API stays off.
 - `/version` needs the token too (threshold/rasa_overrides.py).
+- A bounded queue: when more than THRESHOLD_MAX_QUEUE connections (64 by default) wait
+  for the server, a channel's webhook answers 503 with Retry-After at once. The listen
+  backlog (SANIC_BACKLOG, which Rasa reads) is raised to 1024 unless set, so a flood gets
+  that answer rather than reset connections.
 """
 import os
 import sys
 from typing import List, Mapping, Optional, Text
 
 API_TOKEN_ENV = "THRESHOLD_API_TOKEN"
+MAX_QUEUE_ENV = "THRESHOLD_MAX_QUEUE"
+DEFAULT_MAX_QUEUE = 64
+BACKLOG_ENV = "SANIC_BACKLOG"
+DEFAULT_BACKLOG = "1024"
 
 
 class ServerSettingsError(ValueError):
-    """A server setting is given the wrong way; the message says how to give it."""
+    """A server setting is wrong or given the wrong way; the message names it."""
+
+
+def max_queue(environ: Mapping[Text, Text]) -> int:
+    value = environ.get(MAX_QUEUE_ENV, "").strip() or str(DEFAULT_MAX_QUEUE)
+    if not value.isdigit() or int(value) < 1:
+        raise ServerSettingsError(f"{MAX_QUEUE_ENV} must be a whole number of at least 1, not {value!r}")
+    return int(value)
 
 
 def rasa_arguments(arguments: List[Text], environ: Mapping[Text, Text]) -> List[Text]:
@@ -28,13 +43,15 @@ def main(argv: Optional[List[Text]] = None) -> None:
     arguments = sys.argv[1:] if argv is None else argv
     try:
         rasa_argv = rasa_arguments(arguments, os.environ)
+        queue_limit = max_queue(os.environ)
     except ServerSettingsError as error:
         sys.exit(f"Cannot start the assistant: {error}")
     from rasa.__main__ import main as rasa_main
 
     from threshold import rasa_overrides
 
-    rasa_overrides.install_server_guards()
+    os.environ.setdefault(BACKLOG_ENV, DEFAULT_BACKLOG)
+    rasa_overrides.install_server_guards(queue_limit)
     # Only this process's copy of its arguments changes; `ps` keeps showing the original.
     sys.argv = ["rasa"] + rasa_argv
     rasa_main()
