@@ -106,6 +106,16 @@ def cv_report(examples, quick, full, config):
     lines.append("")
     lines.append(f"Share of corpus pieces the quick model sent to the embedding model: {unsure.mean():.3f}")
     lines.append("")
+    # How the thresholds were chosen: what each would give, on families the model never saw.
+    served = risk_model.risk_of(combined)
+    lines.append("Two-stage, by threshold (a risk piece counts as caught at or above it):")
+    lines.append("")
+    lines.append("| threshold | risk recall | harmless at or above it |")
+    lines.append("| --- | --- | --- |")
+    for threshold in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8):
+        above = served >= threshold
+        lines.append(f"| {threshold} | {above[truth].mean():.3f} | {above[harmless].mean():.3f} |")
+    lines.append("")
     risk = risk_model.risk_of(combined)
     by_family = defaultdict(list)
     for example, score in zip(examples, risk):
