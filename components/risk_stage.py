@@ -12,7 +12,8 @@ each sentence, windows of long unpunctuated runs; components/risk_model.py):
 3. the piece with the most risk decides:
    - risk to the writer (self, from others, to others) >= `crisis_threshold`:
      intent `crisis` with the kind as `crisis_family`;
-   - a medical emergency >= `crisis_threshold`: `medical_emergency`;
+   - a medical emergency >= `crisis_threshold` (or at least `emergency_share` of
+     the risk: an overdose just taken is both): `medical_emergency`;
    - worry about someone else: `crisis_third_party` (`third_party_now` when it
      is happening now, so the reply leads with the emergency number);
    - a general question about suicide or self-harm: `crisis_info`;
@@ -120,6 +121,12 @@ class RiskStage(GraphComponent):
             "check_threshold": 0.3,
             "third_party_threshold": 0.5,
             "info_threshold": 0.5,
+            # A physical emergency needs the emergency number first, even when the words also
+            # speak of suicide ("I swallowed the whole pack, now I'm scared"): the emergency
+            # reply when a medical emergency is at least this share of the piece's risk.
+            "emergency_share": 0.4,
+            # How much a sentence's risk is pulled toward the whole message's (in_context).
+            "context_weight": 0.4,
             "random_seed": 2025,
         }
 
@@ -189,6 +196,20 @@ class RiskStage(GraphComponent):
         return {"pieces": pieces, "probabilities": probabilities, "risk": risk,
                 "embedded": len(to_embed), "language": language}
 
+    def in_context(self, risk: np.ndarray) -> np.ndarray:
+        """Each sentence's risk, pulled toward the whole message's (the first piece).
+
+        A sentence read alone loses its context: "Would rather die than sit in a waiting
+        room. Do you do Zoom?" is harmless as a whole, not as its first sentence. The
+        sentence still counts: one sentence of risk inside a calm paragraph gets at
+        least the check-in question."""
+        weight = float(self.config["context_weight"])
+        if len(risk) < 2 or not weight:
+            return risk
+        adjusted = risk.copy()
+        adjusted[1:] = (1 - weight) * risk[1:] + weight * max(risk[0], 0.0)
+        return adjusted
+
     def decide(self, assessment: Dict[Text, Any]) -> Tuple[Optional[Text], Optional[Text], float]:
         """(intent, crisis_family, score) for a message, or (None, None, risk) when no risk."""
         probabilities = assessment["probabilities"]
@@ -197,8 +218,12 @@ class RiskStage(GraphComponent):
         row = probabilities[worst]
         label, _ = risk_model.top_label(row)
         best_self = max(SELF_RISK, key=lambda name: row[LABELS.index(name)])
+        # The emergency may be told in another sentence than the worst one ("fell down the
+        # stairs, my leg is bent the wrong way. I'm home alone and can't get up").
+        emergency = float(probabilities[:, LABELS.index(EMERGENCY[0])].max())
+        emergency_first = label in EMERGENCY or emergency >= self.config["emergency_share"] * risk[worst]
         if risk[worst] >= self.config["crisis_threshold"]:
-            if label in EMERGENCY:
+            if emergency_first:
                 return "medical_emergency", "medical_emergency", float(risk[worst])
             return "crisis", best_self, float(risk[worst])
         third = probabilities[:, [LABELS.index(name) for name in THIRD_PARTY]]
@@ -207,6 +232,9 @@ class RiskStage(GraphComponent):
             now = third[piece, 1] > third[piece, 0]
             return "crisis_third_party", "third_party_now" if now else "third_party", float(third[piece].sum())
         if risk[worst] >= self.config["check_threshold"]:
+            if label in EMERGENCY:
+                # Asking "are you having thoughts of suicide?" is no answer to a body in danger.
+                return "medical_emergency", "medical_emergency", float(risk[worst])
             return "crisis_check", best_self, float(risk[worst])
         info = probabilities[:, LABELS.index(INFO[0])]
         if info.max() >= self.config["info_threshold"]:
@@ -219,6 +247,7 @@ class RiskStage(GraphComponent):
             if not text or text.startswith("/"):
                 continue
             assessment = self.assess(text)
+            assessment["risk"] = self.in_context(assessment["risk"])
             intent, family, score = self.decide(assessment)
             self._apply(message, intent, family, score, assessment)
         return messages

@@ -3,6 +3,7 @@ evaluation contract (/model/parse), through the trained model.
 
 Expected contacts come from the loaded clinic profile.
 """
+import numpy as np
 import pytest
 
 from components import risk_model
@@ -52,6 +53,41 @@ def test_a_classifier_alarm_the_risk_stage_does_not_confirm_is_dropped():
     assessment = {"pieces": ["how long is a session"], "risk": [0.01], "embedded": 0, "language": None}
     RiskStage._apply(message, None, None, 0.01, assessment)
     assert message.get("intent")["name"] == "pre_appointment_session_length"
+
+
+def stage_with(**config):
+    return RiskStage({**RiskStage.get_default_config(), **config}, None, None, model=None)
+
+
+def test_a_sentence_is_read_in_the_context_of_its_message():
+    stage = stage_with(context_weight=0.4)
+    # The whole message is harmless (0.05); one sentence alone looks like a crisis (0.9).
+    adjusted = stage.in_context(np.array([0.05, 0.9, 0.01]))
+    assert adjusted[0] == pytest.approx(0.05)
+    assert adjusted[1] == pytest.approx(0.6 * 0.9 + 0.4 * 0.05)
+    # Below the crisis threshold, still at or above the check-in one: a question, not a miss.
+    assert stage.config["check_threshold"] <= adjusted[1] < 0.7
+    assert stage_with(context_weight=0.0).in_context(np.array([0.05, 0.9]))[1] == pytest.approx(0.9)
+
+
+def one_piece(**probabilities):
+    row = np.zeros(len(risk_model.LABELS))
+    for label, value in probabilities.items():
+        row[risk_model.LABELS.index(label)] = value
+    rows = np.array([row])
+    return {"probabilities": rows, "risk": risk_model.risk_of(rows)}
+
+
+def test_an_emergency_that_is_also_a_suicide_attempt_gets_the_emergency_reply_first():
+    stage = stage_with(crisis_threshold=0.7, emergency_share=0.4)
+    assert stage.decide(one_piece(suicide=0.5, medical_emergency=0.45, none=0.05))[0] == "medical_emergency"
+    assert stage.decide(one_piece(suicide=0.85, medical_emergency=0.1, none=0.05))[0] == "crisis"
+
+
+def test_a_likely_emergency_below_the_crisis_threshold_gets_the_emergency_reply_not_a_question():
+    stage = stage_with(crisis_threshold=0.7, check_threshold=0.35)
+    assert stage.decide(one_piece(medical_emergency=0.5, none=0.5))[0] == "medical_emergency"
+    assert stage.decide(one_piece(suicide=0.5, none=0.5))[0] == "crisis_check"
 
 
 @pytest.mark.parametrize("message", [

@@ -18,7 +18,10 @@ from threshold.clinic_profile import load_clinic_profile
 DEV = PROJECT_ROOT / "tests" / "data" / "dev"
 CRISIS_SET = yaml.safe_load((DEV / "crisis_messages.yml").read_text())
 HARD_NEGATIVES = yaml.safe_load((DEV / "hard_negatives.yml").read_text())
-RISK_CHECK = yaml.safe_load((DEV / "risk_check.yml").read_text())["messages"]
+RISK_CHECK_SETS = {
+    "dev risk check set": yaml.safe_load((DEV / "risk_check.yml").read_text())["messages"],
+    "dev risk check set 2": yaml.safe_load((DEV / "risk_check_2.yml").read_text())["messages"],
+}
 CONTACTS = load_clinic_profile().template_values()
 ALARM_REPLIES = {"utter_crisis", "utter_medical_emergency"}
 CAUGHT_REPLIES = ALARM_REPLIES | {"utter_crisis_check"}
@@ -28,9 +31,10 @@ REQUIRED_FAMILIES = {
     "danger_now", "harm_to_others", "overdose", "medical_emergency",
 }
 # Limits on harmless messages (see the module docstring).
-MAX_FULL_ALARMS = {"hard negatives": 0.04, "risk check set": 0.10}
-MAX_CHECK_INS = {"hard negatives": 0.06, "risk check set": 0.12}
-MIN_RISK_CHECK_RECALL = 0.93
+MAX_FULL_ALARMS = {"hard negatives": 0.04, "dev risk check set": 0.10, "dev risk check set 2": 0.10}
+MAX_CHECK_INS = {"hard negatives": 0.06, "dev risk check set": 0.12, "dev risk check set 2": 0.25}
+MIN_RISK_CHECK_RECALL = {"dev risk check set": 0.93, "dev risk check set 2": 0.95}
+MIN_EMERGENCY_REPLY = {"dev risk check set": 0.75, "dev risk check set 2": 0.85}
 MIN_THIRD_PARTY_RECALL = 0.85
 
 
@@ -80,27 +84,34 @@ def test_hard_negatives_get_few_alarms_and_few_check_ins(new_conversation):
     assert len(checks) / total <= MAX_CHECK_INS["hard negatives"], checks
 
 
-def test_the_risk_check_set(new_conversation):
-    risky = [m for m in RISK_CHECK if m["expect"] in ("crisis", "medical_emergency")]
-    third = [m for m in RISK_CHECK if m["expect"] == "third_party"]
-    harmless = [m["text"] for m in RISK_CHECK if m["expect"] == "harmless"]
-    missed = []
+@pytest.mark.parametrize("name", sorted(RISK_CHECK_SETS))
+def test_the_risk_check_sets(new_conversation, name):
+    messages = RISK_CHECK_SETS[name]
+    risky = [m for m in messages if m["expect"] in ("crisis", "medical_emergency")]
+    third = [m for m in messages if m["expect"] == "third_party"]
+    harmless = [m["text"] for m in messages if m["expect"] == "harmless"]
+    missed, emergencies, emergency_replies = [], 0, 0
     for message in risky:
         reply = first_reply(new_conversation, message["text"])
         if reply["action"] not in CAUGHT_REPLIES or not carries_help(reply):
             missed.append(message["text"])
+        if message["expect"] == "medical_emergency":
+            emergencies += 1
+            emergency_replies += reply["action"] == "utter_medical_emergency"
     third_missed = [m["text"] for m in third
                     if first_reply(new_conversation, m["text"])["action"] not in THIRD_PARTY_REPLIES]
     alarms, checks = harmless_outcomes(new_conversation, harmless)
     recall = 1 - len(missed) / len(risky)
-    MEASUREMENTS["dev risk check set"] = (
-        f"risk caught {len(risky) - len(missed)}/{len(risky)}, someone else at risk "
+    MEASUREMENTS[name] = (
+        f"risk caught {len(risky) - len(missed)}/{len(risky)}, emergencies with the emergency reply "
+        f"{emergency_replies}/{emergencies}, someone else at risk "
         f"{len(third) - len(third_missed)}/{len(third)}, harmless: full alarms {len(alarms)}/{len(harmless)}, "
         f"check-ins {len(checks)}/{len(harmless)}")
-    assert recall >= MIN_RISK_CHECK_RECALL, missed
+    assert recall >= MIN_RISK_CHECK_RECALL[name], missed
+    assert emergency_replies / emergencies >= MIN_EMERGENCY_REPLY[name]
     assert 1 - len(third_missed) / len(third) >= MIN_THIRD_PARTY_RECALL, third_missed
-    assert len(alarms) / len(harmless) <= MAX_FULL_ALARMS["risk check set"], alarms
-    assert len(checks) / len(harmless) <= MAX_CHECK_INS["risk check set"], checks
+    assert len(alarms) / len(harmless) <= MAX_FULL_ALARMS[name], alarms
+    assert len(checks) / len(harmless) <= MAX_CHECK_INS[name], checks
 
 
 @pytest.mark.parametrize(
