@@ -1,7 +1,8 @@
 """The website chat widget in a real browser: Debian's Chromium driven by
 Playwright, against the demo page (threshold.web) and a running assistant.
 
-Screenshots of the widget at desktop and phone width are written to docs/.
+Screenshots of the widget at desktop and phone width are written to results/screenshots/
+(not tracked; copy one to docs/ by hand when the widget's look changes).
 """
 import json
 import re
@@ -19,7 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 # As root in a container, without the network: no sandbox, no background calls home.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-DOCS = PROJECT_ROOT / "docs"
+SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
 WIDGET_TEXT = yaml.safe_load((PROJECT_ROOT / "content" / "widget.yml").read_text())
 ANSWER_WAIT_MS = 30_000
 
@@ -223,8 +224,8 @@ def test_screenshots_at_desktop_and_phone_width(browser, site, name, viewport):
         playwright_api.expect(page.locator(".threshold-footer")).to_be_in_viewport()
         overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not overflow
-        DOCS.mkdir(exist_ok=True)
-        page.screenshot(path=str(DOCS / f"widget-{name}.png"))
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"widget-{name}.png"))
     finally:
         context.close()
 
