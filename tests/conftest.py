@@ -37,6 +37,22 @@ ARTICLE_TOPICS = [
     "when_complete",
 ]
 CRISIS_REPLIES = {"utter_crisis", "utter_medical_emergency"}
+
+
+def _clinic_values():
+    from threshold.clinic_profile import load_clinic_profile
+
+    return load_clinic_profile().template_values()
+
+
+# What replies must show, from the profile the tests run with (clinic.yml, or the file
+# THRESHOLD_CLINIC_PROFILE names): never the example clinic's values written out.
+CLINIC = _clinic_values()
+CRISIS_LINE = CLINIC["crisis_line"]
+EMERGENCY_NUMBER = CLINIC["emergency_number"]
+BOOKING_URL = CLINIC["booking_url"]
+CLINIC_NAME = CLINIC["clinic_name"]
+CLINIC_PHONE = CLINIC["clinic_phone"]
 # The REST channel's token on the server with every channel on (channel_server).
 REST_TOKEN = "test-rest-token"
 

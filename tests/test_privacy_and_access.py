@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from threshold.clinic_profile import load_clinic_profile
-from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http
+from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http, CRISIS_LINE
 
 WEBHOOK_TOKEN = "test-webhook-token"
 API_TOKEN = "test-api-token"
@@ -169,7 +169,7 @@ def test_a_conversation_continues_after_a_restart(tmp_path):
         status, replies = second.say("restart", "thanks")
         assert status == 200
         # The crisis earlier in the conversation still shapes the reply: it was kept.
-        assert "988" in texts(replies)
+        assert CRISIS_LINE in texts(replies)
         with urllib.request.urlopen(
             f"{second.url}/conversations/restart/tracker?token={API_TOKEN}", timeout=30
         ) as response:

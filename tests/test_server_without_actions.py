@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http
+from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http, CRISIS_LINE, EMERGENCY_NUMBER, BOOKING_URL, CLINIC_PHONE
 
 
 TOKEN = "test-token"
@@ -68,7 +68,7 @@ def texts(messages):
 
 def test_crisis_reply_with_the_configured_numbers(server_without_actions):
     reply = texts(send(server_without_actions, "down-1", "i want to kill myself"))
-    assert "911" in reply and "988" in reply and "(555) 010-4477" in reply
+    assert EMERGENCY_NUMBER in reply and CRISIS_LINE in reply and CLINIC_PHONE in reply
     assert "safe right now" in reply
 
 
@@ -79,13 +79,13 @@ def test_emergency_and_abuse_replies(server_without_actions):
 
 def test_article_answers_still_work(server_without_actions):
     reply = texts(send(server_without_actions, "down-4", "why does therapy take time?"))
-    assert "Rothbaum" in reply and "juniperlane.example.org/book" in reply
+    assert "Rothbaum" in reply and BOOKING_URL in reply
 
 
 def test_an_exercise_request_does_not_break_the_conversation(server_without_actions):
     send(server_without_actions, "down-5", "give me an exercise")
     reply = texts(send(server_without_actions, "down-5", "i wish i was dead"))
-    assert "988" in reply
+    assert CRISIS_LINE in reply
 
 
 UNAVAILABLE = "can't open the reflection exercises"
@@ -93,7 +93,7 @@ UNAVAILABLE = "can't open the reflection exercises"
 
 def test_an_exercise_request_gets_a_static_note(server_without_actions):
     reply = texts(send(server_without_actions, "down-6", "give me an exercise"))
-    assert UNAVAILABLE in reply and "juniperlane.example.org/book" in reply
+    assert UNAVAILABLE in reply and BOOKING_URL in reply
     # The conversation goes on normally afterwards.
     assert "Rothbaum" in texts(send(server_without_actions, "down-6", "why does therapy take time?"))
 
@@ -102,7 +102,7 @@ def test_a_step_request_gets_the_note_in_crisis_mode_with_the_crisis_line(server
     send(server_without_actions, "down-7", "i want to kill myself")
     send(server_without_actions, "down-7", "/not_safe")  # the answer to "are you safe right now?"
     reply = texts(send(server_without_actions, "down-7", "next step"))
-    assert UNAVAILABLE in reply and "988" in reply
+    assert UNAVAILABLE in reply and CRISIS_LINE in reply
 
 
 class SlowActionServer(BaseHTTPRequestHandler):

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 import socketio
+from conftest import CRISIS_LINE
 
 SESSION = "<session>"  # replaced by the conversation's session id
 
@@ -54,7 +55,7 @@ def test_a_question_gets_an_answer_with_buttons(channel_server):
 
 
 def test_the_session_is_kept_across_connections(channel_server):
-    first, _ = asyncio.run(talk(channel_server, ["i want to kill myself"], until="988"))
+    first, _ = asyncio.run(talk(channel_server, ["i want to kill myself"], until=CRISIS_LINE))
     second, replies = asyncio.run(talk(channel_server, ["hi"], until="still here", session_id=first))
     assert first == second
     # The same conversation: after a crisis message, the greeting stays in crisis mode.
@@ -81,10 +82,12 @@ def test_bad_messages_are_dropped_and_the_connection_keeps_working(channel_serve
     assert texts(replies).count("Rothbaum") == 1
 
 
-def test_a_browser_from_another_origin_is_refused(channel_server):
+def test_a_browser_from_another_origin_is_refused(channel_server, widget_site_port):
     with pytest.raises(socketio.exceptions.ConnectionError):
         asyncio.run(talk(channel_server, ["hi"], until="therapist", origin="https://not-the-clinic.example.com"))
-    _, replies = asyncio.run(talk(channel_server, ["hi"], until="therapist", origin="https://juniperlane.example.org"))
+    # The server's profile allows the test page's origin (conftest.widget_clinic_profile).
+    allowed = f"http://127.0.0.1:{widget_site_port}"
+    _, replies = asyncio.run(talk(channel_server, ["hi"], until="therapist", origin=allowed))
     assert "not a therapist" in texts(replies)
 
 

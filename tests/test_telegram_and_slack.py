@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import REST_TOKEN, SLACK_SIGNING_SECRET, TELEGRAM_SECRET, TELEGRAM_WEBHOOK_URL
+from conftest import REST_TOKEN, SLACK_SIGNING_SECRET, TELEGRAM_SECRET, TELEGRAM_WEBHOOK_URL, CRISIS_LINE, EMERGENCY_NUMBER, BOOKING_URL
 from threshold.clinic_profile import load_clinic_profile
 
 
@@ -70,7 +70,7 @@ def test_telegram_webhook_is_registered_with_the_secret(channel_server, fake_cha
 def test_telegram_answers_a_question_with_the_booking_link(channel_server, fake_chat_apis):
     chat = new_chat()
     reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "why does therapy take time?"))
-    assert "Rothbaum" in reply and "juniperlane.example.org/book" in reply
+    assert "Rothbaum" in reply and BOOKING_URL in reply
     buttons = [m for m in fake_chat_apis.calls_to("sendMessage", chat_id=chat) if "reply_markup" in m]
     assert buttons and "callback_data" in buttons[0]["reply_markup"]
 
@@ -84,7 +84,7 @@ def test_telegram_button_press_is_answered(channel_server, fake_chat_apis):
 def test_telegram_crisis_message_gets_the_crisis_reply(channel_server, fake_chat_apis):
     chat = new_chat()
     reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "i want to end my life"))
-    assert "988" in reply and "911" in reply
+    assert CRISIS_LINE in reply and EMERGENCY_NUMBER in reply
 
 
 def test_telegram_start_command_greets(channel_server, fake_chat_apis):
@@ -141,7 +141,7 @@ def test_slack_answers_a_signed_direct_message(channel_server, fake_chat_apis):
     status, _ = post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))
     assert status == 200
     reply = " ".join(m.get("text", "") for m in fake_chat_apis.wait_for("chat.postMessage", channel=channel))
-    assert "Rothbaum" in reply and "juniperlane.example.org/book" in reply
+    assert "Rothbaum" in reply and BOOKING_URL in reply
 
 
 def test_slack_crisis_message_gets_the_crisis_reply(channel_server, fake_chat_apis):
@@ -149,7 +149,7 @@ def test_slack_crisis_message_gets_the_crisis_reply(channel_server, fake_chat_ap
     body = slack_direct_message(user, channel, "i want to kill myself")
     assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 200
     reply = " ".join(m.get("text", "") for m in fake_chat_apis.wait_for("chat.postMessage", channel=channel))
-    assert "988" in reply
+    assert CRISIS_LINE in reply
 
 
 @pytest.mark.parametrize("case", ["bad signature", "wrong secret", "stale", "no headers"])

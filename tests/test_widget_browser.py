@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT, VENV_BIN, start_process, stop_process, wait_for_http
+from conftest import PROJECT_ROOT, VENV_BIN, start_process, stop_process, wait_for_http, CRISIS_LINE, EMERGENCY_NUMBER, BOOKING_URL, CLINIC_NAME
 
 from playwright import sync_api as playwright_api
 
@@ -87,7 +87,7 @@ def test_a_question_gets_the_answer_with_the_booking_link(page, site):
     ask(page, "why does therapy take time?")
     answer = page.locator(".threshold-bot").filter(has_text="Rothbaum")
     playwright_api.expect(answer).to_have_count(1)
-    link = page.locator(".threshold-bot a[href='https://juniperlane.example.org/book']").first
+    link = page.locator(f".threshold-bot a[href='{BOOKING_URL}']").first
     playwright_api.expect(link).to_be_visible()
     assert link.get_attribute("rel") == "noopener noreferrer"
 
@@ -125,7 +125,7 @@ def test_a_crisis_message_gets_the_crisis_reply(page, site):
     open_chat(page, site)
     ask(page, "i want to kill myself")
     replies = " ".join(bot_messages(page).all_inner_texts())
-    assert "988" in replies and "911" in replies and "safe right now" in replies
+    assert CRISIS_LINE in replies and EMERGENCY_NUMBER in replies and "safe right now" in replies
 
 
 def test_html_in_messages_is_shown_as_text_and_never_run(page, site):
@@ -195,7 +195,7 @@ def test_the_footer_stays_visible(page, site):
         ask(page, question)
     footer = page.locator(".threshold-footer")
     playwright_api.expect(footer).to_be_in_viewport()
-    assert "not a therapist" in footer.inner_text() and "988" in footer.inner_text()
+    assert "not a therapist" in footer.inner_text() and CRISIS_LINE in footer.inner_text()
 
 
 def test_a_page_from_another_origin_cannot_open_the_chat(page, site):
@@ -235,5 +235,5 @@ def test_the_config_carries_the_clinic_words_and_colours(site, channel_server):
         config = json.loads(response.read())
     assert config["assistant_url"] == channel_server
     assert re.fullmatch(r"#[0-9a-f]{6}", config["colours"]["primary"])
-    assert "Juniper Lane" in config["text"]["title"] and "988" in config["text"]["footer"]
+    assert CLINIC_NAME in config["text"]["title"] and CRISIS_LINE in config["text"]["footer"]
     assert not any("{" in value for value in config["text"].values())
