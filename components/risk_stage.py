@@ -25,6 +25,7 @@ each sentence, windows of long unpunctuated runs; components/risk_model.py):
 The message's language (py3langid) is set as the `reply_language` entity, so a
 Spanish crisis message gets the Spanish crisis reply (threshold/nlg.py).
 """
+import hashlib
 import logging
 import pickle
 from pathlib import Path
@@ -137,6 +138,15 @@ class RiskStage(GraphComponent):
         self.resource = resource
         self.model = model
         self._embedder: Optional[risk_model.Embedder] = None
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        """The corpus files and the model's code, so that `rasa train` trains the risk model
+        again when either changes (Rasa sees only the NLU data and this config)."""
+        digest = hashlib.sha256(Path(risk_model.__file__).read_bytes())
+        for path in sorted(Path(config.get("corpus") or "risk_corpus").glob("*.yml")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context) -> "RiskStage":

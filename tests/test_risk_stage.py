@@ -151,3 +151,13 @@ def test_parse_returns_a_risk_intent_at_the_top_level(conversation):
     parse = conversation.parse("I have been thinking about ending my life")
     assert parse["intent"]["name"] in ALARMS
     assert parse["risk_stage"]["intent"] in ALARMS
+
+
+def test_the_risk_model_is_trained_again_when_its_corpus_changes(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.yml").write_text('examples:\n  - {text: "hello", label: none, family: f, lang: en}\n')
+    before = RiskStage.fingerprint_addon({"corpus": str(corpus)})
+    assert RiskStage.fingerprint_addon({"corpus": str(corpus)}) == before
+    (corpus / "a.yml").write_text('examples:\n  - {text: "hello there", label: none, family: f, lang: en}\n')
+    assert RiskStage.fingerprint_addon({"corpus": str(corpus)}) != before
