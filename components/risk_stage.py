@@ -127,7 +127,7 @@ class RiskStage(GraphComponent):
             # reply when a medical emergency is at least this share of the piece's risk.
             "emergency_share": 0.4,
             # How much a sentence's risk is pulled toward the whole message's (in_context).
-            "context_weight": 0.4,
+            "context_weight": 0.3,
             "random_seed": 2025,
         }
 
