@@ -234,3 +234,12 @@ def test_telegram_replies_reach_the_chat_after_the_id_is_namespaced(channel_serv
     chat = new_chat()
     reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "hello"))
     assert reply.strip()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
+def test_a_signed_slack_request_with_a_malformed_body_gets_a_400_and_the_server_keeps_running(
+        channel_server, fake_chat_apis, body):
+    assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 400
+    user, channel = new_slack_conversation()
+    good = slack_direct_message(user, channel, "hello")
+    assert post(f"{channel_server}/webhooks/slack/webhook", good, slack_headers(good))[0] == 200
