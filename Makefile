@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test eval eval-frozen bench soak purge clean
+.PHONY: help setup train chat run test eval eval-frozen bench soak purge clean article-hashes
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -83,6 +83,10 @@ soak: $(MODEL) ## 50 conversations at once for 5 minutes on loopback: errors, st
 purge: $(INSTALLED) ## Delete stored conversations older than DAYS days: make purge DAYS=30
 	@[ -n "$(DAYS)" ] || { echo "usage: make purge DAYS=30" >&2; exit 2; }
 	$(PY) scripts/purge.py --days $(DAYS)
+
+ARTICLE ?= ../shared/seeds/000_e63d249fb5bd91eb.txt
+article-hashes: ## Rewrite tests/data/article_8word_hashes.txt from the source article (ARTICLE=path, not in the project)
+	python3 scripts/article_hashes.py "$(ARTICLE)"
 
 clean: ## Remove the trained models and caches (keeps .venv)
 	rm -rf models/*.tar.gz .rasa $(SPACY)

@@ -60,6 +60,13 @@ REST_TOKEN = "test-rest-token"
 MEASUREMENTS: Dict[str, str] = {}
 
 
+def pytest_configure(config):
+    # A skip fails the run unless its reason is allowed in tests/skip_guard.py.
+    import skip_guard
+
+    skip_guard.install(config)
+
+
 def pytest_terminal_summary(terminalreporter):
     if MEASUREMENTS:
         terminalreporter.section("measured")
