@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test eval eval-frozen bench soak purge clean article-hashes
+.PHONY: help setup train chat run test eval eval-frozen bench soak purge clean article-hashes check-browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -62,9 +62,13 @@ chat: $(MODEL) ## Talk to the assistant in this terminal
 run: $(MODEL) $(WEB_DEPS) ## Serve the assistant: action server, Rasa server with its channels (and API), the widget demo page on :8080
 	@bash scripts/serve.sh run
 
-test: $(MODEL) $(WEB_DEPS) ## Validate the data and run the whole test suite
+# check-browser comes first: without Chromium, make test stops in a second, before training.
+test: check-browser $(MODEL) $(WEB_DEPS) ## Validate the data and run the whole test suite
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m pytest
+
+check-browser:
+	@$(SHELL) scripts/check_browser.sh
 
 eval: $(MODEL) ## Cross-validation and development-set figures (NLU and risk model), into results/
 	$(PY) scripts/evaluate.py

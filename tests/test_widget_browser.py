@@ -5,7 +5,9 @@ Screenshots of the widget at desktop and phone width are written to results/scre
 (not tracked; copy one to docs/ by hand when the widget's look changes).
 """
 import json
+import os
 import re
+import shutil
 import sqlite3
 import urllib.request
 
@@ -16,7 +18,9 @@ from conftest import PROJECT_ROOT, VENV_BIN, start_process, stop_process, wait_f
 
 from playwright import sync_api as playwright_api
 
-CHROMIUM = "/usr/bin/chromium"
+# Found as scripts/check_browser.sh (run first by `make test`) finds it: THRESHOLD_CHROMIUM, else
+# `chromium` on the PATH (Debian's /usr/bin/chromium).
+CHROMIUM = os.environ.get("THRESHOLD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # As root in a container, without the network: no sandbox, no background calls home.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -43,7 +47,7 @@ def site(channel_server, widget_site_port, widget_clinic_profile):
 
 @pytest.fixture(scope="module")
 def browser():
-    assert __import__("os").path.exists(CHROMIUM), "Chromium is missing: apt-get install chromium (.ci/run does)"
+    assert os.path.exists(CHROMIUM), "Chromium is missing: sudo apt-get install -y chromium (.ci/run does)"
     with playwright_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield launched
