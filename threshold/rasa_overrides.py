@@ -1,8 +1,10 @@
 """Every change this project makes to Rasa's internals, in one place.
 
-Written for Rasa Open Source 3.6 (checked against 3.6.21). Each override names
-what it replaces and why; `check_rasa_version()` stops start-up on another
-version, where these internals may have moved.
+Written for Rasa Open Source 3.6.21 (WRITTEN_FOR_RASA). Each override names
+what it replaces and why. Importing this module, and installing each override,
+checks the installed Rasa first (`check_rasa_version()`): on any other version,
+where these internals may have moved or changed meaning, start-up stops with
+UnsupportedRasaVersion until the overrides have been reviewed for that version.
 
 1. The action client (rasa.core.actions.action): Rasa 3.6 waits up to five
    minutes for the action server, and checks every answer with
@@ -37,33 +39,46 @@ import time
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import rasa
-import rasa.core.actions.action as rasa_actions
-import rasa.core.run as rasa_run
-from jsonschema import exceptions, validators
-from sanic import Sanic, response
-from sanic.request import Request
-from rasa.core.processor import MessageProcessor
-from rasa.shared.core.events import BotUttered, SlotSet
+from rasa.shared.exceptions import RasaException
+
+# The Rasa release every override below was read against, and the one requirements.txt pins.
+WRITTEN_FOR_RASA = "3.6.21"
+
+
+class UnsupportedRasaVersion(RasaException, RuntimeError):
+    """The installed Rasa is not the version these overrides were written for."""
+
+
+def check_rasa_version(version: Optional[Text] = None) -> None:
+    """Stops with UnsupportedRasaVersion unless `version` (the installed Rasa's, by
+    default) is the one the overrides were written for."""
+    version = rasa.__version__ if version is None else version
+    if version != WRITTEN_FOR_RASA:
+        raise UnsupportedRasaVersion(
+            f"Threshold's overrides of Rasa internals were written for Rasa {WRITTEN_FOR_RASA}, "
+            f"but Rasa {version} is installed: the overrides in threshold/rasa_overrides.py must be "
+            f"reviewed for Rasa {version} (then set WRITTEN_FOR_RASA there), or install the pinned "
+            f"Rasa {WRITTEN_FOR_RASA} with `make setup`."
+        )
+
+
+# Before anything below touches Rasa's internals, which another version may lack.
+check_rasa_version()
+
+import rasa.core.actions.action as rasa_actions  # noqa: E402
+import rasa.core.run as rasa_run  # noqa: E402
+from jsonschema import exceptions, validators  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+from rasa.core.processor import MessageProcessor  # noqa: E402
+from rasa.shared.core.events import BotUttered, SlotSet  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_RASA = "3.6."
 CRISIS_SLOT = "in_crisis"
 REMINDER_RESPONSE = "utter_crisis_reminder"
 # Values of the clinic profile that count as "the crisis line" in a reply.
 CRISIS_LINE_VALUES = ("crisis_line", "crisis_line_es")
-
-
-class UnsupportedRasaVersion(RuntimeError):
-    """The installed Rasa is not the version these overrides were written for."""
-
-
-def check_rasa_version(version: Text = rasa.__version__) -> None:
-    if not version.startswith(SUPPORTED_RASA):
-        raise UnsupportedRasaVersion(
-            f"Threshold overrides Rasa {SUPPORTED_RASA}x internals (threshold/rasa_overrides.py), "
-            f"but Rasa {version} is installed. Install the pinned version: make setup."
-        )
 
 
 # 1. The action client ----------------------------------------------------------

@@ -47,11 +47,16 @@ def main(argv: Optional[List[Text]] = None) -> None:
     except ServerSettingsError as error:
         sys.exit(f"Cannot start the assistant: {error}")
     from rasa.__main__ import main as rasa_main
-
-    from threshold import rasa_overrides
+    from rasa.shared.exceptions import RasaException
 
     os.environ.setdefault(BACKLOG_ENV, DEFAULT_BACKLOG)
-    rasa_overrides.install_server_guards(queue_limit)
+    try:
+        # Stops on a Rasa version the overrides were not written for (UnsupportedRasaVersion).
+        from threshold import rasa_overrides
+
+        rasa_overrides.install_server_guards(queue_limit)
+    except RasaException as error:
+        sys.exit(f"Cannot start the assistant: {error}")
     # Only this process's copy of its arguments changes; `ps` keeps showing the original.
     sys.argv = ["rasa"] + rasa_argv
     rasa_main()
