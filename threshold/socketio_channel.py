@@ -9,7 +9,10 @@ whatever a client sends. This one:
 - keeps a conversation across page reloads (session_persistence): the widget
   asks for its earlier session id, and replies go to every tab that shares it;
 - issues the session ids itself, signed (SessionIds): an id a client makes up,
-  or another person's guessed id, is refused.
+  or another person's guessed id, is refused;
+- refuses `jwt_key` and `jwt_method` in credentials.yml at start-up: Rasa's JWT
+  check is not part of this channel (the signed session ids do that job), and a
+  key that is silently ignored would look like protection it is not.
 """
 import hashlib
 import hmac
@@ -23,8 +26,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.exceptions import InvalidConfigException
 
 from threshold.channels import CHANNEL_PREFIXES, InputError, MAX_SENDER_CHARS, clean_message, is_valid_unicode
 from threshold.clinic_profile import process_profile, web_origins
@@ -33,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 
 SESSION_SECRET_ENV = "THRESHOLD_SESSION_SECRET"
+# Settings of Rasa's socket.io channel this one does not honour; refused, not ignored.
+UNSUPPORTED_CREDENTIALS = ("jwt_key", "jwt_method")
 
 
 class SessionIds:
@@ -74,6 +80,18 @@ class ClinicSocketIOInput(SocketIOInput):
     @classmethod
     def name(cls) -> Text:
         return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        refused = [key for key in UNSUPPORTED_CREDENTIALS if key in (credentials or {})]
+        if refused:
+            raise InvalidConfigException(
+                f"credentials.yml: the website chat channel ({cls.__module__}.{cls.__name__}) does not support "
+                f"{' or '.join(refused)}: the widget's conversations are identified by session ids this server "
+                f"issues and signs itself ({SESSION_SECRET_ENV}), not by JWTs. Remove {', '.join(refused)} "
+                "from its section in credentials.yml."
+            )
+        return super().from_credentials(credentials)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         origins = web_origins(process_profile())
