@@ -1,17 +1,21 @@
 """Custom actions for the Threshold assistant.
 
-The clinic profile and the exercise library are read and validated once, when
-the action server imports this package: a broken file stops start-up with a
-message naming the field, instead of failing later in a conversation.
+The clinic profile, the exercise library and the clarifying question's button
+titles are read and validated once, when the action server imports this package:
+a broken file stops start-up with a message naming the field, instead of failing
+later in a conversation.
 """
 import sys
 
 from threshold.clinic_profile import ClinicProfileError, process_profile
 from actions.library import ExerciseLibraryError, load_library
+from actions.clarify_options import ClarifyOptionsError, load_clarify_options
 
 try:
     CLINIC = process_profile()
     LIBRARY = load_library()
-except (ClinicProfileError, ExerciseLibraryError) as error:
+    # Every intent in domain.yml has a title or is listed as never offered.
+    CLARIFY = load_clarify_options(placeholders=CLINIC.template_values())
+except (ClinicProfileError, ExerciseLibraryError, ClarifyOptionsError) as error:
     sys.stderr.write(f"Threshold action server cannot start: {error}\n")
     raise SystemExit(2)
