@@ -222,10 +222,13 @@ class SafetyNet(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # A crisis pattern the risk model scores below `check_below` gets the check-in
-        # question instead of the full crisis reply: the words matched, the meaning
-        # did not ("my dad died by suicide when I was 12; I'm doing well"). Emergencies
-        # are never softened.
-        return {"patterns": "content/safety_patterns.yml", "check_below": 0.0}
+        # question (which carries the crisis line and the emergency number) instead of
+        # the full reply: the words matched, the meaning did not ("my dad died by suicide
+        # when I was 12; I'm doing well"). The floor still catches the message; only the
+        # reply is softer. An emergency pattern is softened only below
+        # `emergency_check_below`: a body in danger needs the emergency number first, and
+        # short emergencies ("i think i'm having a stroke") can score low.
+        return {"patterns": "content/safety_patterns.yml", "check_below": 0.0, "emergency_check_below": 0.0}
 
     @staticmethod
     def required_components() -> List[type]:
@@ -234,6 +237,7 @@ class SafetyNet(GraphComponent):
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.patterns_path = Path(config["patterns"])
         self.check_below = float(config.get("check_below") or 0.0)
+        self.emergency_check_below = float(config.get("emergency_check_below") or 0.0)
         self._patterns: Optional[PatternSet] = None
 
     @classmethod
@@ -263,7 +267,7 @@ class SafetyNet(GraphComponent):
             text = message.get(TEXT)
             if not text or text.startswith("/"):
                 continue
-            self._apply(message, patterns.match(text), patterns, self.check_below)
+            self._apply(message, patterns.match(text), patterns, self.check_below, self.emergency_check_below)
         return messages
 
     def process_training_data(self, training_data, model: SpacyModel):
@@ -271,7 +275,7 @@ class SafetyNet(GraphComponent):
 
     @staticmethod
     def _apply(message: Message, matches: Iterable[Tuple[Text, Text]], patterns: PatternSet,
-               check_below: float = 0.0) -> None:
+               check_below: float = 0.0, emergency_check_below: float = 0.0) -> None:
         matches = list(matches)
         if not matches:
             message.set(SAFETY_NET_KEY, {"fired": False}, add_to_output=True)
@@ -283,13 +287,20 @@ class SafetyNet(GraphComponent):
         classifier_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         stage = message.get("risk_stage") or {}
         risk = stage.get("risk")
-        if intent == "crisis" and risk is not None and risk < check_below and classifier_intent != "crisis":
-            if stage.get("intent") in ("crisis_info", "crisis_third_party"):
+        stage_intent = stage.get("intent")
+        below = emergency_check_below if intent == "medical_emergency" else check_below
+        if risk is not None and risk < below:
+            if stage_intent in ("crisis_info", "crisis_third_party"):
                 # A study question or worry about someone else: its own reply asks directly.
-                message.set(SAFETY_NET_KEY, {"fired": True, "family": family, "deferred_to": stage["intent"]},
+                message.set(SAFETY_NET_KEY, {"fired": True, "family": family, "deferred_to": stage_intent},
                             add_to_output=True)
                 return
             intent = "crisis_check"
+        elif intent == "crisis" and stage_intent in ("crisis_check", "medical_emergency"):
+            # The risk model has already caught the message: its emergency reply leads with
+            # the emergency number, and its check-in asks directly when it is unsure (a crisis
+            # word inside "would rather die than sit in a waiting room").
+            intent = stage_intent
         message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
         message.set(

@@ -64,12 +64,16 @@ def test_squeeze_collapses_repeated_letters():
     assert squeeze("killll") == squeeze("kill") == "kil"
 
 
-def _process(safety_patterns, text, classifier_intent="greet"):
-    net = SafetyNet({"patterns": str(PATTERNS_FILE)})
+def _process(safety_patterns, text, classifier_intent="greet", stage_risk=None, check_below=0.0,
+             stage_intent=None, emergency_check_below=0.0):
+    net = SafetyNet({"patterns": str(PATTERNS_FILE), "check_below": check_below,
+                     "emergency_check_below": emergency_check_below})
     net._patterns = safety_patterns
     message = Message.build(text=text, intent=classifier_intent)
     message.set("intent", {"name": classifier_intent, "confidence": 0.9})
     message.set("intent_ranking", [{"name": classifier_intent, "confidence": 0.9}])
+    if stage_risk is not None:
+        message.set("risk_stage", {"intent": stage_intent, "risk": stage_risk})
     spacy_model = SpacyModel(model=safety_patterns.nlp, model_name="test")
     return net.process([message], spacy_model)[0]
 
@@ -115,3 +119,32 @@ def test_malformed_patterns_give_a_clear_error(spacy_nlp, data, expected):
 def test_a_missing_patterns_file_stops_the_model_from_loading():
     with pytest.raises(SafetyPatternsError, match="does not exist"):
         SafetyNet.create({"patterns": "content/no_such_file.yml"}, None, None, None)
+
+
+@pytest.mark.parametrize("classifier_intent", ["greet", "crisis"])
+def test_a_crisis_pattern_the_risk_model_scores_harmless_gets_the_check_in_not_the_full_reply(
+    safety_patterns, classifier_intent
+):
+    text = "my boyfriend choked me last night"
+    softened = _process(safety_patterns, text, classifier_intent, stage_risk=0.1, check_below=0.35)
+    assert softened.get("intent")["name"] == "crisis_check"
+    assert softened.get(SAFETY_NET_KEY)["fired"] is True
+    confirmed = _process(safety_patterns, text, classifier_intent, stage_risk=0.8, stage_intent="crisis",
+                         check_below=0.35)
+    assert confirmed.get("intent")["name"] == "crisis"
+
+
+def test_an_emergency_pattern_is_softened_only_below_its_own_lower_limit(safety_patterns):
+    text = "i want to die so i took all my pills"
+    kept = _process(safety_patterns, text, stage_risk=0.1, check_below=0.35, emergency_check_below=0.05)
+    assert kept.get("intent")["name"] == "medical_emergency"
+    softened = _process(safety_patterns, text, stage_risk=0.02, check_below=0.35, emergency_check_below=0.05)
+    assert softened.get("intent")["name"] == "crisis_check"
+
+
+def test_a_crisis_pattern_does_not_replace_the_risk_models_emergency_or_check_in(safety_patterns):
+    text = "i want to kill myself"
+    for stage_intent in ("medical_emergency", "crisis_check"):
+        message = _process(safety_patterns, text, stage_risk=0.6, stage_intent=stage_intent, check_below=0.35)
+        assert message.get("intent")["name"] == stage_intent
+        assert message.get(SAFETY_NET_KEY)["fired"] is True
