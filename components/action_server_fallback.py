@@ -5,14 +5,14 @@ answer within the timeout), drops its events and carries on, so the person gets
 no reply at all. It also waits up to five minutes for a slow action server. This
 policy shortens that wait to `action_timeout_seconds` (threshold/action_server.py,
 which also makes Rasa check the action server's answers faster) and, when one of `actions`
-ran this turn without sending anything, predicts `response`: a static domain
+ran this turn without sending anything, predicts that action's response: a static domain
 response, so the turn always ends with a reply. A rule in data/rules/ waits for
 the person after that response.
 
 Its priority is above the RulePolicy's, so it wins the tie at confidence 1.0;
 every other turn it predicts nothing.
 """
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
@@ -31,15 +31,19 @@ from threshold import rasa_overrides
 RASA_REQUEST_TIMEOUT_SECONDS = 300
 
 
-def failed_action_this_turn(tracker: DialogueStateTracker, actions: List[Text]) -> bool:
-    """True when the last action of this turn is one of `actions` and nothing was
-    sent since the person's last message."""
+def failed_action(tracker: DialogueStateTracker, actions: Iterable[Text]) -> Optional[Text]:
+    """The last action of this turn when it is one of `actions` and nothing was sent
+    since the person's last message; else None."""
     for event in reversed(tracker.events):
         if isinstance(event, (UserUttered, BotUttered)):
-            return False
+            return None
         if isinstance(event, ActionExecuted):
-            return event.action_name in actions
-    return False
+            return event.action_name if event.action_name in actions else None
+    return None
+
+
+def failed_action_this_turn(tracker: DialogueStateTracker, actions: Iterable[Text]) -> bool:
+    return failed_action(tracker, actions) is not None
 
 
 @DefaultV1Recipe.register(
@@ -59,27 +63,39 @@ class ActionServerFallbackPolicy(Policy):
         featurizer: Optional[Any] = None,
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
-        self.actions, self.response, timeout = self._validated(config)
+        self.replies, timeout = self._validated(config)
         rasa_overrides.configure_action_client(timeout)
 
     @staticmethod
     def _validated(config: Dict[Text, Any]):
+        """`actions`: a list of action names that all get `response`, or a mapping of each
+        action name to its own response."""
         actions = config.get("actions")
-        if not actions or not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-            raise InvalidConfigException("ActionServerFallbackPolicy: `actions` must be a list of action names.")
-        response = config.get("response")
-        if not isinstance(response, str) or not response.startswith("utter_"):
-            raise InvalidConfigException("ActionServerFallbackPolicy: `response` must name an utter_ response.")
+        if isinstance(actions, dict):
+            replies = dict(actions)
+        elif actions and isinstance(actions, list) and all(isinstance(a, str) for a in actions):
+            replies = {action: config.get("response") for action in actions}
+        else:
+            raise InvalidConfigException(
+                "ActionServerFallbackPolicy: `actions` must be a list of action names (with `response`) "
+                "or a mapping of action names to responses.")
+        if not replies or not all(isinstance(a, str) for a in replies):
+            raise InvalidConfigException("ActionServerFallbackPolicy: `actions` must name at least one action.")
+        for action, response in replies.items():
+            if not isinstance(response, str) or not response.startswith("utter_"):
+                raise InvalidConfigException(
+                    f"ActionServerFallbackPolicy: the response for `{action}` must name an utter_ response.")
         timeout = config.get("action_timeout_seconds")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= RASA_REQUEST_TIMEOUT_SECONDS:
             raise InvalidConfigException(
                 "ActionServerFallbackPolicy: `action_timeout_seconds` must be a number of seconds "
                 f"above 0 and at most {RASA_REQUEST_TIMEOUT_SECONDS}."
             )
-        return actions, response, timeout
+        return replies, timeout
 
     def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
-        missing = [name for name in self.actions + [self.response] if name not in domain.action_names_or_texts]
+        names = list(self.replies) + list(self.replies.values())
+        missing = [name for name in dict.fromkeys(names) if name not in domain.action_names_or_texts]
         if missing:
             raise InvalidConfigException(f"ActionServerFallbackPolicy: not in the domain: {', '.join(missing)}.")
         with self._model_storage.write_to(self._resource):
@@ -94,6 +110,7 @@ class ActionServerFallbackPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
-        if failed_action_this_turn(tracker, self.actions):
-            probabilities[domain.index_for_action(self.response)] = 1.0
+        failed = failed_action(tracker, self.replies)
+        if failed:
+            probabilities[domain.index_for_action(self.replies[failed])] = 1.0
         return self._prediction(probabilities)

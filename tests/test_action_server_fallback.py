@@ -73,6 +73,21 @@ def test_the_policy_predicts_the_note_only_after_a_failure(make_policy, domain):
     assert quiet.max_confidence == 0.0
 
 
+def test_each_action_gets_its_own_configured_reply(make_policy, domain):
+    replies = {"action_suggest_exercise": "utter_exercise_unavailable", "action_clarify": "utter_fallback"}
+    policy = make_policy(actions=replies, response=None)
+    for action, response in replies.items():
+        failed = policy.predict_action_probabilities(tracker(user("anything"), ActionExecuted(action)), domain)
+        assert domain.action_names_or_texts[failed.max_confidence_index] == response
+
+
+def test_the_shipped_config_covers_every_custom_action_that_answers_a_message():
+    policies = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["policies"]
+    configured = [p for p in policies if p["name"].endswith("ActionServerFallbackPolicy")][0]["actions"]
+    domain_actions = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["actions"]
+    assert set(domain_actions) <= set(configured)
+
+
 def test_the_policy_sets_the_action_server_timeout(make_policy):
     make_policy(action_timeout_seconds=2.5)
     assert rasa_actions.DEFAULT_REQUEST_TIMEOUT == 2.5
@@ -102,6 +117,7 @@ def test_the_configured_timeout_keeps_the_wait_short():
 @pytest.mark.parametrize(
     "overrides",
     [{"actions": []}, {"actions": "action_suggest_exercise"}, {"response": "exercise_unavailable"},
+     {"actions": {"action_clarify": "fallback"}}, {"actions": {}},
      {"response": None}, {"action_timeout_seconds": 0}, {"action_timeout_seconds": "4"},
      {"action_timeout_seconds": True}, {"action_timeout_seconds": 301}],
 )

@@ -88,6 +88,13 @@ def test_an_exercise_request_does_not_break_the_conversation(server_without_acti
     assert CRISIS_LINE in reply
 
 
+def test_an_unsure_message_still_gets_the_fallback_reply_with_the_crisis_line(server_without_actions):
+    # The clarifying question needs the action server; without it the turn still ends in
+    # the fallback reply, not in silence.
+    reply = texts(send(server_without_actions, "down-unsure", "qwrtp zxkv blorf"))
+    assert CRISIS_LINE in reply and CLINIC_PHONE in reply
+
+
 UNAVAILABLE = "can't open the reflection exercises"
 
 
