@@ -8,11 +8,12 @@ Two logistic regressions over the same labels (risk_corpus/*.yml):
   across languages. About 10-40 ms a piece on one core, so it only runs on the
   pieces the quick model is not sure are harmless (components/risk_stage.py).
 
-The full model's probabilities are blended with those of the text's nearest
-neighbours in the corpus (cosine similarity of the same embeddings): a linear model
-draws one boundary through the whole space, and ordinary sadness ("homesick in my
-first year at uni") lands on the risk side of it while its own neighbours are
-harmless. The neighbours keep local meaning; the regression keeps the words.
+The text's nearest neighbours in the corpus (cosine similarity of the same
+embeddings) may lower the full model's risk, never raise it: a linear model draws
+one boundary through the whole space, and ordinary sadness ("homesick in my first
+year at uni") lands on the risk side of it while its own neighbours are harmless.
+Where the corpus is thin (very short texts, gibberish) the nearest texts are short
+risky ones, so neighbours that point to more risk are not trusted.
 
 Pure Python and scikit-learn, no Rasa: scripts/evaluate.py cross-validates it.
 """
@@ -192,7 +193,9 @@ class RiskModel:
         if self.neighbours is None or not self.neighbour_share:
             return probabilities
         share = self.neighbour_share
-        return (1 - share) * probabilities + share * self.neighbour_probabilities(embeddings)
+        blended = (1 - share) * probabilities + share * self.neighbour_probabilities(embeddings)
+        lower = risk_of(blended, self.labels) < risk_of(probabilities, self.labels)
+        return np.where(lower[:, None], blended, probabilities)
 
     def neighbour_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """Label shares among the nearest training texts, closer ones weighing more."""

@@ -81,7 +81,7 @@ def _two_cluster_model(neighbour_share):
                           neighbour_share=neighbour_share)
 
 
-def test_the_nearest_corpus_texts_pull_the_full_models_answer_toward_their_label():
+def test_nearest_corpus_texts_that_are_harmless_lower_the_full_models_risk():
     # Risky words, but an embedding among the harmless texts: the neighbours say harmless.
     text, embedding = ["i do not want to be here anymore"], np.eye(8, dtype=np.float32)[[1]]
     neighbours = _two_cluster_model(0.5).neighbour_probabilities(embedding)[0]
@@ -91,6 +91,16 @@ def test_the_nearest_corpus_texts_pull_the_full_models_answer_toward_their_label
     none = risk_model.LABELS.index("none")
     assert blended[none] == pytest.approx(0.5 * alone[none] + 0.5 * neighbours[none])
     assert risk_model.risk_of(blended[None])[0] < risk_model.risk_of(alone[None])[0]
+
+
+def test_nearest_corpus_texts_never_add_risk():
+    # Harmless words, but an embedding among the risky texts (as gibberish and very short
+    # texts often have): the full model's answer stands.
+    text, embedding = ["what time does the clinic open"], np.eye(8, dtype=np.float32)[[0]]
+    model = _two_cluster_model(0.5)
+    assert model.neighbour_probabilities(embedding)[0][risk_model.LABELS.index("suicide")] > 0.99
+    alone = _two_cluster_model(0.0).full_probabilities(text, embedding)
+    assert model.full_probabilities(text, embedding) == pytest.approx(alone)
 
 
 def one_piece(**probabilities):
