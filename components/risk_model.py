@@ -9,7 +9,7 @@ Two logistic regressions over the same labels (risk_corpus/*.yml):
   pieces the quick model is not sure are harmless (components/risk_stage.py).
 
 The text's nearest neighbours in the corpus (cosine similarity of the same
-embeddings) may lower the full model's risk, never raise it: a linear model draws
+embeddings) may lower the full model's risk to the writer, never raise it: a linear model draws
 one boundary through the whole space, and ordinary sadness ("homesick in my first
 year at uni") lands on the risk side of it while its own neighbours are harmless.
 Where the corpus is thin (very short texts, gibberish) the nearest texts are short
@@ -194,8 +194,15 @@ class RiskModel:
             return probabilities
         share = self.neighbour_share
         blended = (1 - share) * probabilities + share * self.neighbour_probabilities(embeddings)
-        lower = risk_of(blended, self.labels) < risk_of(probabilities, self.labels)
-        return np.where(lower[:, None], blended, probabilities)
+        before = risk_of(probabilities, self.labels)
+        lower = risk_of(blended, self.labels) < before
+        # Only the risk to the writer is lowered, and what it loses goes to `none`: worry
+        # about someone else and questions keep the full model's answer.
+        out = probabilities.copy()
+        risky = [self.labels.index(label) for label in SELF_RISK + EMERGENCY]
+        out[np.ix_(lower, risky)] = blended[np.ix_(lower, risky)]
+        out[lower, self.labels.index(NONE)] += before[lower] - risk_of(out[lower], self.labels)
+        return out
 
     def neighbour_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
         """Label shares among the nearest training texts, closer ones weighing more."""

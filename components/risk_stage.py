@@ -241,7 +241,9 @@ class RiskStage(GraphComponent):
                 return "medical_emergency", "medical_emergency", float(risk[worst])
             return "crisis", best_self, float(risk[worst])
         third = probabilities[:, [LABELS.index(name) for name in THIRD_PARTY]]
-        if third.sum(axis=1).max() >= self.config["third_party_threshold"]:
+        # Worry about someone else, unless the writer's own risk is the likelier reading:
+        # then the check-in asks the writer directly.
+        if third.sum(axis=1).max() >= max(self.config["third_party_threshold"], risk[worst]):
             piece = int(np.argmax(third.sum(axis=1)))
             now = third[piece, 1] > third[piece, 0]
             return "crisis_third_party", "third_party_now" if now else "third_party", float(third[piece].sum())

@@ -117,6 +117,23 @@ def test_an_emergency_that_is_also_a_suicide_attempt_gets_the_emergency_reply_fi
     assert stage.decide(one_piece(suicide=0.85, medical_emergency=0.1, none=0.05))[0] == "crisis"
 
 
+def pieces_of(*rows):
+    table = np.zeros((len(rows), len(risk_model.LABELS)))
+    for index, row in enumerate(rows):
+        for label, value in row.items():
+            table[index, risk_model.LABELS.index(label)] = value
+    return {"probabilities": table, "risk": risk_model.risk_of(table)}
+
+
+def test_worry_about_someone_else_gives_way_to_the_writers_own_likelier_risk():
+    stage = stage_with(crisis_threshold=0.7, check_threshold=0.3, third_party_threshold=0.5)
+    about_a_friend = {"third_party": 0.6, "none": 0.4}
+    writer_at_risk = pieces_of({"suicide": 0.65, "none": 0.35}, about_a_friend)
+    assert stage.decide(writer_at_risk)[0] == "crisis_check"
+    writer_less_likely = pieces_of({"suicide": 0.4, "none": 0.6}, about_a_friend)
+    assert stage.decide(writer_less_likely)[0] == "crisis_third_party"
+
+
 def test_a_likely_emergency_below_the_crisis_threshold_gets_the_emergency_reply_not_a_question():
     stage = stage_with(crisis_threshold=0.7, check_threshold=0.35)
     assert stage.decide(one_piece(medical_emergency=0.5, none=0.5))[0] == "medical_emergency"
