@@ -31,10 +31,13 @@ REQUIRED_FAMILIES = {
     "danger_now", "harm_to_others", "overdose", "medical_emergency",
 }
 # Limits on harmless messages (see the module docstring).
-MAX_FULL_ALARMS = {"hard negatives": 0.04, "dev risk check set": 0.10, "dev risk check set 2": 0.13}
-MAX_CHECK_INS = {"hard negatives": 0.07, "dev risk check set": 0.13, "dev risk check set 2": 0.30}
-MIN_RISK_CHECK_RECALL = {"dev risk check set": 0.93, "dev risk check set 2": 0.95}
-MIN_EMERGENCY_REPLY = {"dev risk check set": 0.75, "dev risk check set 2": 0.85}
+# The risk stage and the safety net decide alarms without the intent classifier, and the
+# risk model's solver is deterministic, so retrains give the same figures; each limit sits
+# two messages above the last measurement (docs/measurements.md) for a change of data.
+MAX_FULL_ALARMS = {"hard negatives": 0.05, "dev risk check set": 0.04, "dev risk check set 2": 0.06}
+MAX_CHECK_INS = {"hard negatives": 0.08, "dev risk check set": 0.14, "dev risk check set 2": 0.25}
+MIN_RISK_CHECK_RECALL = {"dev risk check set": 0.93, "dev risk check set 2": 0.98}
+MIN_EMERGENCY_REPLY = {"dev risk check set": 0.84, "dev risk check set 2": 0.92}
 MIN_THIRD_PARTY_RECALL = 0.85
 
 
