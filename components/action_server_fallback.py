@@ -72,6 +72,10 @@ class ActionServerFallbackPolicy(Policy):
         action name to its own response."""
         actions = config.get("actions")
         if isinstance(actions, dict):
+            if config.get("response") is not None:
+                raise InvalidConfigException(
+                    "ActionServerFallbackPolicy: `response` is not used when `actions` maps each action "
+                    "to its own response; remove it.")
             replies = dict(actions)
         elif actions and isinstance(actions, list) and all(isinstance(a, str) for a in actions):
             replies = {action: config.get("response") for action in actions}

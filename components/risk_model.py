@@ -176,7 +176,7 @@ class RiskModel:
     neighbours: Optional[np.ndarray] = None
     neighbour_labels: Optional[np.ndarray] = None
     neighbour_count: int = 20
-    neighbour_share: float = 0.5
+    neighbour_share: float = 0.0
     neighbour_sharpness: float = 20.0
 
     def ngram_features(self, texts: Sequence[Text]):
@@ -229,7 +229,7 @@ def _reorder(classifier: LogisticRegression, features, labels: List[Text]) -> np
 
 def fit(texts: Sequence[Text], labels: Sequence[Text], embeddings: np.ndarray, *,
         c_quick: float = 4.0, c_full: float = 4.0, embedding_weight: float = 2.0,
-        neighbour_share: float = 0.5, seed: int = 2025) -> RiskModel:
+        neighbour_share: float = 0.0, seed: int = 2025) -> RiskModel:
     normalised = [normalise(t) for t in texts]
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
                             max_features=150_000, dtype=np.float32)

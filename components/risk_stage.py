@@ -130,7 +130,7 @@ class RiskStage(GraphComponent):
             "context_weight": 0.3,
             # How much of the full model's answer comes from the nearest texts in the corpus
             # (components/risk_model.py).
-            "neighbour_share": 0.5,
+            "neighbour_share": 0.0,
             "random_seed": 2025,
         }
 
@@ -241,11 +241,12 @@ class RiskStage(GraphComponent):
                 return "medical_emergency", "medical_emergency", float(risk[worst])
             return "crisis", best_self, float(risk[worst])
         third = probabilities[:, [LABELS.index(name) for name in THIRD_PARTY]]
-        # Worry about someone else, unless the writer's own risk is the likelier reading:
-        # then the check-in asks the writer directly.
-        if third.sum(axis=1).max() >= max(self.config["third_party_threshold"], risk[worst]):
-            piece = int(np.argmax(third.sum(axis=1)))
-            now = third[piece, 1] > third[piece, 0]
+        # Worry about someone else, unless the writer's own risk is the likelier reading (then
+        # the check-in asks the writer directly); someone in danger now always gets the reply
+        # that leads with the emergency number.
+        piece = int(np.argmax(third.sum(axis=1)))
+        now = third[piece, 1] > third[piece, 0]
+        if third[piece].sum() >= max(self.config["third_party_threshold"], 0.0 if now else risk[worst]):
             return "crisis_third_party", "third_party_now" if now else "third_party", float(third[piece].sum())
         if risk[worst] >= self.config["check_threshold"]:
             if label in EMERGENCY:

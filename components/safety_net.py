@@ -211,6 +211,13 @@ def load_patterns(path: Path, nlp: Language) -> PatternSet:
     return PatternSet(data, nlp, str(path))
 
 
+def _share(config: Dict[Text, Any], name: Text) -> float:
+    value = config.get(name) or 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise SafetyPatternsError(f"SafetyNet: `{name}` must be a number from 0 to 1, not {value!r}.")
+    return float(value)
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
     is_trainable=False,
@@ -236,8 +243,8 @@ class SafetyNet(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.patterns_path = Path(config["patterns"])
-        self.check_below = float(config.get("check_below") or 0.0)
-        self.emergency_check_below = float(config.get("emergency_check_below") or 0.0)
+        self.check_below = _share(config, "check_below")
+        self.emergency_check_below = _share(config, "emergency_check_below")
         self._patterns: Optional[PatternSet] = None
 
     @classmethod
@@ -289,7 +296,7 @@ class SafetyNet(GraphComponent):
         risk = stage.get("risk")
         stage_intent = stage.get("intent")
         below = emergency_check_below if intent == "medical_emergency" else check_below
-        if risk is not None and risk < below:
+        if risk is not None and risk < below and stage_intent != "medical_emergency":
             if stage_intent in ("crisis_info", "crisis_third_party"):
                 # A study question or worry about someone else: its own reply asks directly.
                 message.set(SAFETY_NET_KEY, {"fired": True, "family": family, "deferred_to": stage_intent},

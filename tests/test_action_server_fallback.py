@@ -118,6 +118,7 @@ def test_the_configured_timeout_keeps_the_wait_short():
     "overrides",
     [{"actions": []}, {"actions": "action_suggest_exercise"}, {"response": "exercise_unavailable"},
      {"actions": {"action_clarify": "fallback"}}, {"actions": {}},
+     {"actions": {"action_clarify": "utter_fallback"}, "response": "utter_exercise_unavailable"},
      {"response": None}, {"action_timeout_seconds": 0}, {"action_timeout_seconds": "4"},
      {"action_timeout_seconds": True}, {"action_timeout_seconds": 301}],
 )

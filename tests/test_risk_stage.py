@@ -132,6 +132,9 @@ def test_worry_about_someone_else_gives_way_to_the_writers_own_likelier_risk():
     assert stage.decide(writer_at_risk)[0] == "crisis_check"
     writer_less_likely = pieces_of({"suicide": 0.4, "none": 0.6}, about_a_friend)
     assert stage.decide(writer_less_likely)[0] == "crisis_third_party"
+    # Someone in danger now keeps the reply that leads with the emergency number.
+    friend_in_danger_now = pieces_of({"suicide": 0.65, "none": 0.35}, {"third_party_now": 0.6, "none": 0.4})
+    assert stage.decide(friend_in_danger_now)[:2] == ("crisis_third_party", "third_party_now")
 
 
 def test_a_likely_emergency_below_the_crisis_threshold_gets_the_emergency_reply_not_a_question():

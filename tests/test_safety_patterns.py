@@ -142,9 +142,19 @@ def test_an_emergency_pattern_is_softened_only_below_its_own_lower_limit(safety_
     assert softened.get("intent")["name"] == "crisis_check"
 
 
-def test_a_crisis_pattern_does_not_replace_the_risk_models_emergency_or_check_in(safety_patterns):
+@pytest.mark.parametrize("stage_risk", [0.32, 0.6])
+def test_a_crisis_pattern_does_not_replace_the_risk_models_emergency_or_check_in(safety_patterns, stage_risk):
+    # 0.32: a likely emergency scored between the check-in threshold and check_below.
     text = "i want to kill myself"
     for stage_intent in ("medical_emergency", "crisis_check"):
-        message = _process(safety_patterns, text, stage_risk=0.6, stage_intent=stage_intent, check_below=0.35)
+        message = _process(safety_patterns, text, stage_risk=stage_risk, stage_intent=stage_intent,
+                           check_below=0.35)
         assert message.get("intent")["name"] == stage_intent
         assert message.get(SAFETY_NET_KEY)["fired"] is True
+
+
+@pytest.mark.parametrize("setting", ["check_below", "emergency_check_below"])
+@pytest.mark.parametrize("value", [1.5, -0.1, "0.3", True])
+def test_a_softening_limit_outside_0_to_1_stops_with_the_setting_named(setting, value):
+    with pytest.raises(SafetyPatternsError, match=setting):
+        SafetyNet({"patterns": str(PATTERNS_FILE), setting: value})
