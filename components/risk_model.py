@@ -8,13 +8,6 @@ Two logistic regressions over the same labels (risk_corpus/*.yml):
   across languages. About 10-40 ms a piece on one core, so it only runs on the
   pieces the quick model is not sure are harmless (components/risk_stage.py).
 
-The text's nearest neighbours in the corpus (cosine similarity of the same
-embeddings) may lower the full model's risk to the writer, never raise it: a linear model draws
-one boundary through the whole space, and ordinary sadness ("homesick in my first
-year at uni") lands on the risk side of it while its own neighbours are harmless.
-Where the corpus is thin (very short texts, gibberish) the nearest texts are short
-risky ones, so neighbours that point to more risk are not trusted.
-
 Pure Python and scikit-learn, no Rasa: scripts/evaluate.py cross-validates it.
 """
 import hashlib
@@ -172,12 +165,6 @@ class RiskModel:
     full: LogisticRegression
     embedding_weight: float
     labels: List[Text] = field(default_factory=lambda: list(LABELS))
-    # Unit-length embeddings of the training texts (float16) and their label indices.
-    neighbours: Optional[np.ndarray] = None
-    neighbour_labels: Optional[np.ndarray] = None
-    neighbour_count: int = 20
-    neighbour_share: float = 0.0
-    neighbour_sharpness: float = 20.0
 
     def ngram_features(self, texts: Sequence[Text]):
         normalised = [normalise(t) for t in texts]
@@ -189,32 +176,7 @@ class RiskModel:
     def full_probabilities(self, texts: Sequence[Text], embeddings: np.ndarray) -> np.ndarray:
         features = sparse.hstack([self.ngram_features(texts),
                                   sparse.csr_matrix(embeddings * self.embedding_weight)]).tocsr()
-        probabilities = _reorder(self.full, features, self.labels)
-        if self.neighbours is None or not self.neighbour_share:
-            return probabilities
-        share = self.neighbour_share
-        blended = (1 - share) * probabilities + share * self.neighbour_probabilities(embeddings)
-        before = risk_of(probabilities, self.labels)
-        lower = risk_of(blended, self.labels) < before
-        # Only the risk to the writer is lowered, and what it loses goes to `none`: worry
-        # about someone else and questions keep the full model's answer.
-        out = probabilities.copy()
-        risky = [self.labels.index(label) for label in SELF_RISK + EMERGENCY]
-        out[np.ix_(lower, risky)] = blended[np.ix_(lower, risky)]
-        out[lower, self.labels.index(NONE)] += before[lower] - risk_of(out[lower], self.labels)
-        return out
-
-    def neighbour_probabilities(self, embeddings: np.ndarray) -> np.ndarray:
-        """Label shares among the nearest training texts, closer ones weighing more."""
-        queries = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-9)
-        similarity = queries.astype(np.float32) @ self.neighbours.T.astype(np.float32)
-        count = min(self.neighbour_count, similarity.shape[1])
-        nearest = np.argpartition(-similarity, count - 1, axis=1)[:, :count]
-        out = np.zeros((len(queries), len(self.labels)))
-        for row, columns in enumerate(nearest):
-            weights = np.exp(self.neighbour_sharpness * (similarity[row, columns] - similarity[row, columns].max()))
-            np.add.at(out[row], self.neighbour_labels[columns], weights)
-        return out / out.sum(axis=1, keepdims=True)
+        return _reorder(self.full, features, self.labels)
 
 
 def _reorder(classifier: LogisticRegression, features, labels: List[Text]) -> np.ndarray:
@@ -229,7 +191,7 @@ def _reorder(classifier: LogisticRegression, features, labels: List[Text]) -> np
 
 def fit(texts: Sequence[Text], labels: Sequence[Text], embeddings: np.ndarray, *,
         c_quick: float = 4.0, c_full: float = 4.0, embedding_weight: float = 2.0,
-        neighbour_share: float = 0.0, seed: int = 2025) -> RiskModel:
+        seed: int = 2025) -> RiskModel:
     normalised = [normalise(t) for t in texts]
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
                             max_features=150_000, dtype=np.float32)
@@ -243,11 +205,7 @@ def fit(texts: Sequence[Text], labels: Sequence[Text], embeddings: np.ndarray, *
     full_features = sparse.hstack([ngrams, sparse.csr_matrix(embeddings * embedding_weight)]).tocsr()
     full = LogisticRegression(C=c_full, max_iter=300, tol=1e-3, random_state=seed)
     full.fit(full_features, labels)
-    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-9)
-    return RiskModel(chars, words, quick, full, embedding_weight,
-                     neighbours=unit.astype(np.float16),
-                     neighbour_labels=np.array([LABELS.index(label) for label in labels], dtype=np.int16),
-                     neighbour_share=neighbour_share)
+    return RiskModel(chars, words, quick, full, embedding_weight)
 
 
 def risk_of(probabilities: np.ndarray, labels: Iterable[Text] = LABELS) -> np.ndarray:

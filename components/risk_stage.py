@@ -128,9 +128,6 @@ class RiskStage(GraphComponent):
             "emergency_share": 0.4,
             # How much a sentence's risk is pulled toward the whole message's (in_context).
             "context_weight": 0.3,
-            # How much of the full model's answer comes from the nearest texts in the corpus
-            # (components/risk_model.py).
-            "neighbour_share": 0.0,
             "random_seed": 2025,
         }
 
@@ -178,8 +175,7 @@ class RiskStage(GraphComponent):
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embedder = risk_model.Embedder(threads=2, cache_dir=cache)
         embeddings = embedder.embed(texts)
-        self.model = risk_model.fit(texts, labels, embeddings, seed=int(self.config["random_seed"]),
-                                    neighbour_share=float(self.config["neighbour_share"]))
+        self.model = risk_model.fit(texts, labels, embeddings, seed=int(self.config["random_seed"]))
         with self.model_storage.write_to(self.resource) as directory:
             with open(directory / "risk_model.pkl", "wb") as handle:
                 pickle.dump(self.model, handle)

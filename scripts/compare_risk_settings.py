@@ -31,8 +31,8 @@ DEV = ROOT / "tests" / "data" / "dev"
 READ_FROZEN = [ROOT / "tests" / "data" / "frozen" / "risk_test.yml", ROOT / "tests" / "data" / "frozen" / "risk_test_2.yml"]
 CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
 FULL = {"crisis", "medical_emergency"}
-# (neighbour_share, check_threshold, emergency_check_below); the first row is config.yml's.
-SETTINGS = [(None, None, None), (0.0, 0.3, 0.0), (0.0, 0.3, 0.1), (0.5, 0.3, 0.0), (0.5, 0.35, 0.1), (0.5, 0.4, 0.1)]
+# (check_threshold, emergency_check_below); the first row is config.yml's.
+SETTINGS = [(None, None), (0.3, 0.0), (0.3, 0.1), (0.35, 0.1), (0.4, 0.1)]
 
 
 def component_config(name):
@@ -74,15 +74,12 @@ def decide(stage, patterns, net_config, text):
     return (message.get("intent") or {}).get("name")
 
 
-def measure(model, patterns, messages, share, check, emergency_below):
+def measure(model, patterns, messages, check, emergency_below):
     stage_config = dict(RiskStage.get_default_config(), **component_config("RiskStage"))
     net_config = component_config("SafetyNet")
-    if share is not None:
+    if check is not None:
         stage_config["check_threshold"] = check
         net_config["emergency_check_below"] = emergency_below
-        model.neighbour_share = share
-    else:
-        model.neighbour_share = float(stage_config["neighbour_share"])
     stage = RiskStage(stage_config, None, None, model)
     stage._embedder = risk_model.Embedder(threads=2, cache_dir=ROOT / ".cache" / "risk_dev")
     counts = Counter()
@@ -108,13 +105,13 @@ def main():
     messages = development_messages()
     patterns = load_patterns(ROOT / "content" / "safety_patterns.yml", spacy.load(str(ROOT / ".spacy" / "en_threshold")))
     model = train()
-    print("| neighbour share | check-in threshold | emergency pattern softened below | risk caught | emergencies | "
+    print("| check-in threshold | emergency pattern softened below | risk caught | emergencies | "
           "someone else | harmless: full alarms | harmless: check-ins | caught crises given the full reply |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for share, check, emergency_below in SETTINGS:
-        c = measure(model, patterns, messages, share, check, emergency_below)
-        label = ["config.yml", "", ""] if share is None else [share, check, emergency_below]
-        print(f"| {label[0]} | {label[1]} | {label[2]} | {c['caught']}/{c['crisis']} = {c['caught'] / c['crisis']:.1%} | "
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for check, emergency_below in SETTINGS:
+        c = measure(model, patterns, messages, check, emergency_below)
+        label = ["config.yml", ""] if check is None else [check, emergency_below]
+        print(f"| {label[0]} | {label[1]} | {c['caught']}/{c['crisis']} = {c['caught'] / c['crisis']:.1%} | "
               f"{c['emergency']}/{c['medical_emergency']} | {c['third']}/{c['third_party']} | "
               f"{c['alarms']}/{c['harmless']} = {c['alarms'] / c['harmless']:.1%} | "
               f"{c['checks']}/{c['harmless']} = {c['checks'] / c['harmless']:.1%} | {c['full'] / max(c['caught'], 1):.1%} |",

@@ -60,8 +60,8 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
-    "risk_test_3.yml": "Written and committed (fdb73ce) before the changes it measures; never used to choose "
-                       "anything. Its first measurement is the unseen figure (docs/measurements.md).",
+    "risk_test_3.yml": "Measured first at commit 418f54c (docs/measurements.md); its misses were read "
+                       "since, and settings changed after that, so figures on it now are development figures.",
     "risk_test_2.yml": "Measured first on the model of commit 0d8e0a9 (docs/measurements.md); its misses were read "
                        "since, so figures on it after that are development figures.",
     "risk_test.yml": "Measured first at commit b5a8566 (docs/measurements.md); its misses were read "

@@ -70,39 +70,6 @@ def test_a_sentence_is_read_in_the_context_of_its_message():
     assert stage_with(context_weight=0.0).in_context(np.array([0.05, 0.9]))[1] == pytest.approx(0.9)
 
 
-def _two_cluster_model(neighbour_share):
-    """A tiny model whose embeddings put each label in its own direction."""
-    rng = np.random.default_rng(7)
-    risky = [f"i do not want to be here anymore {n}" for n in range(12)]
-    calm = [f"what time does the clinic open {n}" for n in range(12)]
-    embeddings = np.vstack([np.eye(8)[0] + 0.05 * rng.standard_normal((12, 8)),
-                            np.eye(8)[1] + 0.05 * rng.standard_normal((12, 8))]).astype(np.float32)
-    return risk_model.fit(risky + calm, ["suicide"] * 12 + ["none"] * 12, embeddings,
-                          neighbour_share=neighbour_share)
-
-
-def test_nearest_corpus_texts_that_are_harmless_lower_the_full_models_risk():
-    # Risky words, but an embedding among the harmless texts: the neighbours say harmless.
-    text, embedding = ["i do not want to be here anymore"], np.eye(8, dtype=np.float32)[[1]]
-    neighbours = _two_cluster_model(0.5).neighbour_probabilities(embedding)[0]
-    assert neighbours[risk_model.LABELS.index("none")] > 0.99
-    alone = _two_cluster_model(0.0).full_probabilities(text, embedding)[0]
-    blended = _two_cluster_model(0.5).full_probabilities(text, embedding)[0]
-    none = risk_model.LABELS.index("none")
-    assert blended[none] == pytest.approx(0.5 * alone[none] + 0.5 * neighbours[none])
-    assert risk_model.risk_of(blended[None])[0] < risk_model.risk_of(alone[None])[0]
-
-
-def test_nearest_corpus_texts_never_add_risk():
-    # Harmless words, but an embedding among the risky texts (as gibberish and very short
-    # texts often have): the full model's answer stands.
-    text, embedding = ["what time does the clinic open"], np.eye(8, dtype=np.float32)[[0]]
-    model = _two_cluster_model(0.5)
-    assert model.neighbour_probabilities(embedding)[0][risk_model.LABELS.index("suicide")] > 0.99
-    alone = _two_cluster_model(0.0).full_probabilities(text, embedding)
-    assert model.full_probabilities(text, embedding) == pytest.approx(alone)
-
-
 def one_piece(**probabilities):
     row = np.zeros(len(risk_model.LABELS))
     for label, value in probabilities.items():
