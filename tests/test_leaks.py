@@ -9,12 +9,13 @@ two, reordered clauses and punctuation or case changes.
 """
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from conftest import PROJECT_ROOT
+from conftest import ARTICLE_TOPICS, PROJECT_ROOT
 from test_content import strings_in
 
 NEAR_DUPLICATE = 0.9
@@ -94,4 +95,8 @@ def test_the_test_sets_are_big_enough():
     frozen = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "risk_test.yml").read_text())["messages"]
     risky = [m for m in frozen if m["expect"] != "harmless"]
     assert len(frozen) >= 300 and len(risky) >= 150 and len(frozen) - len(risky) >= 150
-    assert len(Path(PROJECT_ROOT / "tests" / "data" / "frozen" / "nlu_test.yml").read_text()) > 0
+    nlu = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "nlu_test_2.yml").read_text())["messages"]
+    per_intent = Counter(m["intent"] for m in nlu)
+    topics = [i for i in per_intent if i in ARTICLE_TOPICS]
+    assert len(topics) == len(ARTICLE_TOPICS) and min(per_intent[t] for t in topics) >= 15
+    assert min(n for i, n in per_intent.items() if i not in ARTICLE_TOPICS) >= 8
