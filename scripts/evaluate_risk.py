@@ -28,7 +28,7 @@ from components import risk_model  # noqa: E402
 from components.risk_model import EMERGENCY, LABELS, NONE, SELF_RISK, THIRD_PARTY  # noqa: E402
 
 RESULTS = ROOT / "results"
-CACHE = ROOT / ".cache" / "risk"
+CACHE = ROOT / ".cache" / "embeddings"
 DEV_SETS = {
     "risk check set (dev)": ROOT / "tests" / "data" / "dev" / "risk_check.yml",
 }

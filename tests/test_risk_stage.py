@@ -21,6 +21,12 @@ def test_a_message_is_scored_whole_and_sentence_by_sentence():
     assert len(pieces) == 4
 
 
+def test_lines_without_punctuation_are_scored_as_sentences():
+    pieces = risk_model.pieces("had a good session today\r\n\n  i dont want to be here anymore  ")
+    assert pieces[0] == "had a good session today i dont want to be here anymore"
+    assert pieces[1:] == ["had a good session today", "i dont want to be here anymore"]
+
+
 def test_a_long_message_without_punctuation_is_also_scored_in_windows():
     words = ("can i move my appointment to next week because of work " * 3).split() + \
         "i will not be around by then anyway".split()
