@@ -9,7 +9,8 @@ finished, and report what comes out, misses included.
   (the emergency number for an emergency); a medical emergency needs the emergency
   reply; someone else at risk needs the third-party reply (or a crisis reply); a
   harmless message counts its full alarms and check-ins.
-- NLU (nlu_test.yml): the intent the model returns (/model/parse), per intent.
+- NLU (nlu_test_2.yml): the intent the model returns (/model/parse), per intent, strict and
+  "right or offered" (a clarifying question whose buttons include the right intent).
 
 Writes results/frozen.md. Usage: .venv/bin/python scripts/evaluate_frozen.py
 """
@@ -33,6 +34,7 @@ FROZEN = ROOT / "tests" / "data" / "frozen"
 RESULTS = ROOT / "results"
 CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
+NLU_SET = "nlu_test_2.yml"
 TOPICS = ["purpose_goals", "how_it_works", "why_hard_takes_time", "behavior_self_control", "transference",
           "using_experiences", "feeling_stuck", "research_effectiveness", "knowing_it_works", "when_complete"]
 
@@ -116,28 +118,63 @@ async def risk_report(agent, contacts, name, note):
 
 
 async def nlu_report(agent):
-    messages = yaml.safe_load((FROZEN / "nlu_test.yml").read_text())["messages"]
-    right, total = Counter(), Counter()
+    """Strict accuracy, and "right or offered": the right intent, or a clarifying question
+    (nlu_fallback) whose buttons include it (actions/clarify_options.py decides the buttons)."""
+    from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
+
+    options = load_clarify_options()
+    messages = yaml.safe_load((FROZEN / NLU_SET).read_text())["messages"]
+    right, offered, total = Counter(), Counter(), Counter()
     wrong = []
     for message in messages:
         parse = await agent.parse_message(message["text"])
         got, expect = parse["intent"]["name"], message["intent"]
         total[expect] += 1
         right[expect] += got == expect
+        guesses = options.likely_intents(parse.get("intent_ranking")) if got == FALLBACK_INTENT else []
+        offered[expect] += got == expect or expect in guesses
         if got != expect:
-            wrong.append((expect, got, message["text"]))
-    topic_right = sum(right[t] for t in TOPICS)
-    topic_total = sum(total[t] for t in TOPICS)
-    others = [i for i in total if i not in TOPICS]
-    other_right = sum(right[i] for i in others)
-    other_total = sum(total[i] for i in others)
-    lines = ["## Topics and other intents (tests/data/frozen/nlu_test.yml)", "",
-             f"- article topics, strict: {topic_right}/{topic_total} = {topic_right / topic_total:.3f}",
-             f"- other intents: {other_right}/{other_total} = {other_right / other_total:.3f}", "",
-             "| intent | right |", "| --- | --- |"]
-    lines += [f"| {i} | {right[i]}/{total[i]} |" for i in sorted(total)]
+            asked = f" (offered: {', '.join(guesses) or 'nothing'})" if got == FALLBACK_INTENT else ""
+            wrong.append((expect, got + asked, message["text"]))
+
+    def share(counter, intents):
+        hit, count = sum(counter[i] for i in intents), sum(total[i] for i in intents)
+        return f"{hit}/{count} = {hit / count:.3f}" if count else "0/0"
+
+    others = sorted(i for i in total if i not in TOPICS)
+    lines = [f"## Topics and other intents (tests/data/frozen/{NLU_SET})", "",
+             f"- article topics, strict: {share(right, TOPICS)}",
+             f"- article topics, right or offered in a clarifying question: {share(offered, TOPICS)}",
+             f"- other intents, strict: {share(right, others)}",
+             f"- other intents, right or offered: {share(offered, others)}", "",
+             "| intent | right | right or offered |", "| --- | --- | --- |"]
+    lines += [f"| {i} | {right[i]}/{total[i]} | {offered[i]}/{total[i]} |" for i in sorted(total)]
     lines += ["", "Every miss (expected: got: message):", ""]
     lines += [f"- {e}: {g}: {t!r}" for e, g, t in wrong]
+    return lines + [""]
+
+
+def classifier_parts_report():
+    """The intent classifier's parts side by side on the frozen set (scripts/evaluate.py's
+    comparison): trained here on all the training data, top guess, no fallback."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from evaluate import classifier_parts, load_examples
+
+    from components.risk_model import Embedder
+
+    embed = Embedder(threads=2, cache_dir=ROOT / ".cache" / "embeddings").embed
+    examples = load_examples()
+    messages = yaml.safe_load((FROZEN / NLU_SET).read_text())["messages"]
+    texts, truth = [m["text"] for m in messages], [m["intent"] for m in messages]
+    parts = classifier_parts([t for t, _ in examples], [i for _, i in examples], {"frozen": texts}, embed)["frozen"]
+    lines = [f"## The intent classifier's parts on tests/data/frozen/{NLU_SET} (top guess, no fallback)", "",
+             "| classifier | article topics | other intents |", "| --- | --- | --- |"]
+    for name, predicted in parts.items():
+        cells = []
+        for wanted in (True, False):
+            pairs = [(p, t) for p, t in zip(predicted, truth) if (t in TOPICS) == wanted]
+            cells.append(f"{sum(p == t for p, t in pairs)}/{len(pairs)} = {sum(p == t for p, t in pairs) / len(pairs):.3f}")
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
     return lines + [""]
 
 
@@ -154,6 +191,7 @@ def main():
     for name, note in RISK_SETS.items():
         lines += loop.run_until_complete(risk_report(agent, contacts, name, note))
     lines += loop.run_until_complete(nlu_report(agent))
+    lines += classifier_parts_report()
     lines.append(f"Run time: {time.monotonic() - started:.0f} s.")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "frozen.md").write_text("\n".join(lines) + "\n")

@@ -16,7 +16,7 @@ from actions import CLARIFY, CLINIC
 from actions import clarify_options
 from actions.clarify import ActionClarify
 from actions.clarify_options import (
-    CLARIFY_PATH, NEVER_OFFERED, ClarifyOptionsError, domain_intents, load_clarify_options, parse_clarify_options,
+    CLARIFY_PATH, MIN_CONFIDENCE, MIN_FIRST_CONFIDENCE, MIN_SHARE_OF_BEST, NEVER_OFFERED, ClarifyOptionsError, domain_intents, load_clarify_options, parse_clarify_options,
 )
 from conftest import ARTICLE_TOPICS, CRISIS_LINE, PROJECT_ROOT
 
@@ -128,10 +128,19 @@ def test_no_good_candidate_gets_the_existing_fallback_reply(guesses):
 
 
 def test_a_weak_second_guess_is_left_out():
-    message = run(unsure(("how_it_works", 0.40), ("knowing_it_works", 0.17), ("research_effectiveness", 0.12)))
+    best = 0.40
+    under_share_of_best = round(best * MIN_SHARE_OF_BEST - 0.01, 3)
+    message = run(unsure(("how_it_works", best), ("knowing_it_works", 0.17),
+                         ("research_effectiveness", under_share_of_best)))
     assert offered(message) == ["how_it_works", "knowing_it_works"]
-    message = run(unsure(("how_it_works", 0.44), ("knowing_it_works", 0.16)))  # under 0.4 of the best
+    message = run(unsure(("how_it_works", 0.44), ("knowing_it_works", round(MIN_CONFIDENCE - 0.01, 3))))
     assert offered(message) == ["how_it_works"]
+
+
+def test_no_question_when_the_best_offerable_guess_is_under_the_first_floor():
+    message = run(unsure(("affirm", 0.3), ("feeling_stuck", round(MIN_FIRST_CONFIDENCE - 0.01, 3))))
+    assert message["response"] == "utter_fallback"
+    assert message["buttons"] == []
 
 
 def test_payloads_trigger_an_intent_with_a_rule_that_answers_it():

@@ -199,3 +199,40 @@ def test_every_clinic_answer_comes_from_the_profile_and_ends_with_the_pointer(co
 )
 def test_clinic_questions_in_plain_words(conversation, message, topic):
     assert actions(conversation.say(message))[0] == f"utter_pre_appointment_{topic}"
+
+
+# Short, vague messages: through the trained model at least one of them must get the
+# clarifying question (the model is asked which, so the test does not depend on one message).
+VAGUE = ["sessions?", "therapy and time", "when will it work", "how long does it take", "change", "the process"]
+
+
+def test_an_unsure_message_gets_the_clarifying_question_and_one_tap_gets_the_answer(conversation, new_conversation):
+    from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
+
+    options = load_clarify_options()
+    vague = next((text for text in VAGUE if conversation.parse(text)["intent"]["name"] == FALLBACK_INTENT
+                  and options.likely_intents(conversation.parse(text)["intent_ranking"])), None)
+    assert vague, "no vague message got the clarifying question"
+    asked = conversation.say(vague)[0]
+    assert asked["action"] == "utter_clarify"
+    offered = [b["payload"] for b in asked["buttons"]]
+    first = offered[0]
+    assert first.startswith("/") and first[1:] in options.titles
+    rule_answer = new_conversation().say(first)[0]["action"]
+    assert conversation.say(first)[0]["action"] == rule_answer != "utter_clarify"
+
+
+@pytest.mark.parametrize("remark", ["ugh, long day at work.", "hi there!", "thanks for earlier."])
+def test_a_remark_then_a_question_gets_the_answer_to_the_question(conversation, new_conversation, remark):
+    question = "how much does a session cost?"
+    expected = new_conversation().say(question)[0]["action"]
+    assert expected == "utter_pre_appointment_cost"
+    assert conversation.say(f"{remark} {question}")[0]["action"] == expected
+
+
+def test_two_questions_get_the_answer_to_the_first(new_conversation):
+    first, second = "how long is a session?", "can I cancel without paying?"
+    assert new_conversation().say(first)[0]["action"] == "utter_pre_appointment_session_length"
+    assert new_conversation().say(second)[0]["action"] == "utter_pre_appointment_cancellation"
+    assert new_conversation().say(f"{first} {second}")[0]["action"] == "utter_pre_appointment_session_length"
+    assert new_conversation().say(f"{second} {first}")[0]["action"] == "utter_pre_appointment_cancellation"

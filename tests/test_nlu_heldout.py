@@ -1,4 +1,4 @@
-"""Intent accuracy on the development file tests/data/dev/nlu_messages.yml (not training data, but looked at while shaping it)."""
+"""Intent accuracy on the development files tests/data/dev/nlu_messages.yml and nlu_messages_2.yml (not training data, but looked at while shaping it and choosing the classifier)."""
 from collections import Counter
 
 import pytest
@@ -46,3 +46,39 @@ def test_intent_accuracy_on_heldout_messages(conversation):
     accuracy = (total - len(misses)) / total
     MEASUREMENTS["held-out intent accuracy"] = f"{accuracy:.3f} ({total - len(misses)}/{total})"
     assert accuracy >= MIN_ACCURACY, misses
+
+
+SECOND = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "nlu_messages_2.yml").read_text())["messages"]
+# The intent classifier is a logistic regression: the same data gives the same model, whatever
+# the seed, so there is no spread over seeds to take; these limits sit about seven messages
+# below what the model gave (docs/measurements.md), so that a small change of data does not
+# turn them red but a loss of understanding does. Strict figures count a clarifying question
+# as wrong; the check-in question on harmless messages (risk stage) costs topics most.
+MIN_TOPIC_ACCURACY_2 = 0.82
+MIN_OTHER_ACCURACY_2 = 0.93
+MIN_RIGHT_OR_OFFERED_2 = 0.90
+
+
+def test_intent_accuracy_on_the_second_development_set(conversation):
+    from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
+
+    options = load_clarify_options()
+    right, offered, total, misses = Counter(), Counter(), Counter(), []
+    for message in SECOND:
+        parse = conversation.parse(message["text"])
+        group = "topics" if message["intent"] in ARTICLE_TOPICS else "others"
+        got = parse["intent"]["name"]
+        total[group] += 1
+        right[group] += got == message["intent"]
+        asked = got == FALLBACK_INTENT and message["intent"] in options.likely_intents(parse["intent_ranking"])
+        offered[group] += got == message["intent"] or asked
+        if got != message["intent"]:
+            misses.append((message["text"], message["intent"], got))
+    share = {group: right[group] / total[group] for group in total}
+    right_or_offered = sum(offered.values()) / sum(total.values())
+    MEASUREMENTS["second development NLU set (strict)"] = (
+        f"topics {right['topics']}/{total['topics']}, others {right['others']}/{total['others']}, "
+        f"right or offered {sum(offered.values())}/{sum(total.values())}")
+    assert share["topics"] >= MIN_TOPIC_ACCURACY_2, misses
+    assert share["others"] >= MIN_OTHER_ACCURACY_2, misses
+    assert right_or_offered >= MIN_RIGHT_OR_OFFERED_2, misses
