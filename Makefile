@@ -79,7 +79,7 @@ eval-frozen: $(MODEL) ## The frozen test sets through the trained model, into re
 
 bench: $(MODEL) ## Speed and memory against the stock Rasa starter bot, into results/bench.md
 	$(PY) scripts/bench.py
-	$(PY) scripts/bench_risk.py
+	$(PY) scripts/bench_stages.py
 
 soak: $(MODEL) ## 50 conversations at once for 5 minutes on loopback: errors, stored messages, memory
 	$(PY) scripts/soak.py

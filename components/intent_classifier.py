@@ -61,8 +61,28 @@ class IntentModel:
         return list(self.quick.classes_)
 
     def ngram_features(self, texts: Sequence[Text]):
+        return self.features(texts)[0]
+
+    def features(self, texts: Sequence[Text]):
+        """The n-gram features, and how many known words each text has."""
         normalised = [risk_model.normalise(t) for t in texts]
-        return sparse.hstack([self.chars.transform(normalised), self.words.transform(normalised)]).tocsr()
+        words = self.words.transform(normalised)
+        return sparse.hstack([self.chars.transform(normalised), words]).tocsr(), words.getnnz(axis=1)
+
+    def probabilities(self, which: Text, features) -> np.ndarray:
+        """`quick` or `full` model's predict_proba, computed with weights laid out once for a
+        fast product (scikit-learn copies the transposed weights at every call)."""
+        weights = self.__dict__.setdefault("_weights", {})
+        if which not in weights:
+            classifier = getattr(self, which)
+            weights[which] = (np.ascontiguousarray(classifier.coef_.T), classifier.intercept_)
+        matrix, intercept = weights[which]
+        scores = np.asarray(features @ matrix) + intercept
+        if scores.shape[1] == 1:  # two intents: one binary logistic regression
+            scores = np.hstack([np.zeros_like(scores), scores])
+        scores -= scores.max(axis=1, keepdims=True)
+        np.exp(scores, out=scores)
+        return scores / scores.sum(axis=1, keepdims=True)
 
     def full_features(self, ngrams, embeddings: np.ndarray):
         centred = (embeddings - self.embedding_mean) * self.embedding_weight
@@ -92,13 +112,12 @@ def predict(model: IntentModel, texts: Sequence[Text], embed, quick_sure: float)
     A message with no word the classifier has seen ("qwrtp zxkv") gets no probability at all,
     so the fallback asks the person to put it another way: a linear model would otherwise
     file it, confidently, under the intent with the most varied words (out of scope)."""
-    ngrams = model.ngram_features(texts)
-    probabilities = model.quick.predict_proba(ngrams)
+    ngrams, known_words = model.features(texts)
+    probabilities = model.probabilities("quick", ngrams)
     unsure = np.flatnonzero(probabilities.max(axis=1) < quick_sure)
     if len(unsure):
         embeddings = embed([texts[i] for i in unsure])
-        probabilities[unsure] = model.full.predict_proba(model.full_features(ngrams[unsure], embeddings))
-    known_words = model.words.transform([risk_model.normalise(t) for t in texts]).getnnz(axis=1)
+        probabilities[unsure] = model.probabilities("full", model.full_features(ngrams[unsure], embeddings))
     probabilities[known_words == 0] = 0.0
     return probabilities
 

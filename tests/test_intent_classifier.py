@@ -1,8 +1,6 @@
 """The intent classifier (components/intent_classifier.py) on its own: its settings, when it
 embeds a message, and the embedding shared with the risk stage. Its accuracy through the
 trained model is checked in test_nlu_heldout.py and measured by `make eval`."""
-from collections import OrderedDict
-
 import numpy as np
 import pytest
 
@@ -90,19 +88,15 @@ class CountingModel:
 
 
 def test_the_shared_embedder_embeds_a_message_once_for_both_stages():
-    embedder = risk_model.Embedder.__new__(risk_model.Embedder)
-    embedder.model, embedder.cache_dir, embedder.remember = CountingModel(), None, 2
-    embedder._recent, embedder._cache = OrderedDict(), {}
+    embedder = risk_model.Embedder(remember=2, model=CountingModel())
     first = embedder.embed(["how long is a session?"])
     again = embedder.embed(["how long is a session?"])
-    assert embedder.model.calls == [["how long is a session?"]]
+    assert embedder.model.calls == [["how long is a session?"]] and embedder.model_calls == 1
     assert np.array_equal(first, again)
 
 
 def test_the_shared_embedder_forgets_beyond_its_memory():
-    embedder = risk_model.Embedder.__new__(risk_model.Embedder)
-    embedder.model, embedder.cache_dir, embedder.remember = CountingModel(), None, 2
-    embedder._recent, embedder._cache = OrderedDict(), {}
+    embedder = risk_model.Embedder(remember=2, model=CountingModel())
     for text in ["one", "two", "three", "one"]:
         embedder.embed([text])
     assert [call[0] for call in embedder.model.calls] == ["one", "two", "three", "one"]
@@ -149,3 +143,12 @@ def test_one_sentence_or_one_question_keeps_the_whole_message_reading():
     model = fitted_with_a_remark()
     assert answer(model, "alpha apple ant?")[1] is False
     assert answer(model, "alpha apple ant. alpha arch atom?")[1] is False
+
+
+def test_the_fast_probabilities_are_scikit_learns():
+    model = fitted()
+    texts = ["alpha apple", "beta bus bee", "alpha beta"]
+    ngrams = model.ngram_features(texts)
+    assert np.allclose(model.probabilities("quick", ngrams), model.quick.predict_proba(ngrams))
+    full = model.full_features(ngrams, fake_embeddings(texts))
+    assert np.allclose(model.probabilities("full", full), model.full.predict_proba(full))
