@@ -35,6 +35,8 @@ RESULTS = ROOT / "results"
 CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
 NLU_SET = "nlu_test_2.yml"
+NLU_NOTE = ("Written and committed (07740c5) before the changes it measures. Its first measurement, "
+            "at f9601c0, is the unseen figure (docs/measurements.md); later runs are second looks.")
 TOPICS = ["purpose_goals", "how_it_works", "why_hard_takes_time", "behavior_self_control", "transference",
           "using_experiences", "feeling_stuck", "research_effectiveness", "knowing_it_works", "when_complete"]
 
@@ -142,7 +144,7 @@ async def nlu_report(agent):
         return f"{hit}/{count} = {hit / count:.3f}" if count else "0/0"
 
     others = sorted(i for i in total if i not in TOPICS)
-    lines = [f"## Topics and other intents (tests/data/frozen/{NLU_SET})", "",
+    lines = [f"## Topics and other intents (tests/data/frozen/{NLU_SET})", "", NLU_NOTE, "",
              f"- article topics, strict: {share(right, TOPICS)}",
              f"- article topics, right or offered in a clarifying question: {share(offered, TOPICS)}",
              f"- other intents, strict: {share(right, others)}",
