@@ -12,7 +12,9 @@ scored by the full model. The embedding is kept for the risk stage, which reads 
 same whole message next (risk_model.shared_embedder), so it is computed once.
 Chosen over DIET by measurement (`make eval`, docs/measurements.md).
 """
+import hashlib
 import logging
+import math
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +136,7 @@ def question_part(model: IntentModel, text: Text, whole: np.ndarray, embed, quic
     """
     intents = model.intents
     whole_intent, whole_confidence = intents[int(whole.argmax())], float(whole.max())
-    sentences = risk_model.split_sentences(text)[:MAX_PARTS]
+    sentences = [s[:risk_model.MAX_UNIT_CHARS] for s in risk_model.split_sentences(text)[:MAX_PARTS]]
     if len(sentences) < 2:
         return None
     is_remark = whole_intent in remark_intents or whole_confidence < part_sure
@@ -166,7 +168,9 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
             # Intents that are remarks rather than questions: when a message of several
             # sentences reads as one of these, or as nothing at least `part_sure`, its
             # sentences are read one by one and the first confident question is answered.
-            "remark_intents": ["greet", "thanks", "goodbye", "affirm", "deny", "distress", "out_of_scope"],
+            # Not yes or no: after "are you safe right now?", "no. what should i do?" is an answer
+            # (components/safety_followup.py reads it), not a remark before a question.
+            "remark_intents": ["greet", "thanks", "goodbye", "distress", "out_of_scope"],
             "part_sure": 0.5,
             "embedding_cache": ".cache/embeddings",
             "ranking_length": 10,
@@ -188,13 +192,27 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
             raise IntentClassifierConfigError(
                 f"config.yml: MeaningIntentClassifier setting 'remark_intents' must be a list of intent names, "
                 f"got {remarks!r}")
+        ranking_length = config.get("ranking_length")
+        if isinstance(ranking_length, bool) or not isinstance(ranking_length, int) or ranking_length < 0:
+            raise IntentClassifierConfigError(
+                f"config.yml: MeaningIntentClassifier setting 'ranking_length' must be a whole number of at "
+                f"least 0 (0: every intent), got {ranking_length!r}")
         for name, low, high in (("C", 1e-6, None), ("embedding_weight", 0.0, None), ("quick_sure", 0.0, 1.0),
                                 ("part_sure", 0.0, 1.0)):
             value = config.get(name)
-            if not isinstance(value, (int, float)) or value < low or (high is not None and value > high):
+            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                    or value < low or (high is not None and value > high)):
                 limits = f"between {low} and {high}" if high is not None else f"at least {low}"
                 raise IntentClassifierConfigError(
                     f"config.yml: MeaningIntentClassifier setting '{name}' must be a number {limits}, got {value!r}")
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        """This module's and the text handling's code, so that `rasa train` trains the classifier
+        again when either changes (Rasa sees only the class's config and the NLU data)."""
+        digest = hashlib.sha256(Path(__file__).read_bytes())
+        digest.update(Path(risk_model.__file__).read_bytes())
+        return digest.hexdigest()
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context: ExecutionContext):
@@ -209,6 +227,11 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        unknown = sorted(set(self.config["remark_intents"]) - {e.get(INTENT) for e in examples})
+        if unknown:
+            raise IntentClassifierConfigError(
+                f"config.yml: MeaningIntentClassifier setting 'remark_intents' names intents with no training "
+                f"examples: {unknown}")
         texts = [e.get(TEXT) for e in examples]
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embeddings = risk_model.Embedder(threads=2, cache_dir=cache).embed(texts)

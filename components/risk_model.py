@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 import re
+import threading
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -151,6 +152,7 @@ class Embedder:
         self.remember = remember
         self._recent: "OrderedDict[Text, np.ndarray]" = OrderedDict()
         self.model_calls = 0  # for scripts/bench_stages.py
+        self._lock = threading.Lock()
         self._cache: Dict[Text, np.ndarray] = {}
         if cache_dir and (cache_dir / "e5.pkl").exists():
             with open(cache_dir / "e5.pkl", "rb") as handle:
@@ -179,6 +181,11 @@ class Embedder:
     def _embed_remembering(self, texts: Sequence[Text]) -> np.ndarray:
         if not self.remember:
             return np.asarray(self.model.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        # Rasa's /model/test runs the pipeline in another thread than the server's.
+        with self._lock:
+            return self._embed_remembering_locked(texts)
+
+    def _embed_remembering_locked(self, texts: Sequence[Text]) -> np.ndarray:
         missing = sorted({t for t in texts if t not in self._recent})
         if missing:
             self.model_calls += 1

@@ -35,7 +35,7 @@ class RecordingEmbedder:
 
 def test_a_message_the_quick_model_is_sure_of_is_not_embedded():
     model, embed = fitted(), RecordingEmbedder()
-    probabilities = intent_classifier.predict(model, ["alpha apple ant"], embed, quick_sure=0.5)
+    probabilities = intent_classifier.predict(model, ["alpha apple ant"], embed, quick_sure=0.8)
     assert embed.asked == []
     assert model.intents[int(probabilities[0].argmax())] == "first"
 
@@ -67,7 +67,9 @@ def test_a_message_without_any_known_word_gets_no_intent():
 
 @pytest.mark.parametrize("name, value", [("C", 0), ("C", "ten"), ("embedding_weight", -1),
                                          ("quick_sure", 1.5), ("quick_sure", None), ("part_sure", 2),
-                                         ("remark_intents", "greet"), ("remark_intents", [1])])
+                                         ("remark_intents", "greet"), ("remark_intents", [1]),
+                                         ("quick_sure", float("nan")), ("C", True), ("ranking_length", -1),
+                                         ("ranking_length", "ten")])
 def test_a_setting_out_of_range_is_refused_naming_it(name, value):
     config = {**MeaningIntentClassifier.get_default_config(), name: value}
     with pytest.raises(IntentClassifierConfigError, match=f"'{name}'"):
@@ -152,3 +154,37 @@ def test_the_fast_probabilities_are_scikit_learns():
     assert np.allclose(model.probabilities("quick", ngrams), model.quick.predict_proba(ngrams))
     full = model.full_features(ngrams, fake_embeddings(texts))
     assert np.allclose(model.probabilities("full", full), model.full.predict_proba(full))
+
+
+def test_a_very_long_message_is_read_in_sentences_of_bounded_length():
+    model, embed = fitted_with_a_remark(), RecordingEmbedder()
+    text = "hello there! " + "zzz " * 5000 + "? " + "qqq " * 5000 + "?"
+    whole = intent_classifier.predict(model, [risk_model.whole_message(text)], embed, 0.8)[0]
+    intent_classifier.question_part(model, text, whole, embed, 1.0, ["greet"], 0.5)
+    assert embed.asked and max(len(t) for t in embed.asked) <= risk_model.MAX_UNIT_CHARS
+
+
+def test_answers_to_the_safety_questions_are_never_read_as_remarks():
+    """After "are you safe right now?", "no. what should i do?" is an answer that the safety
+    follow-up reads (components/safety_followup.py), not a remark before a question."""
+    import yaml
+
+    from conftest import PROJECT_ROOT
+
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    settings = next(c for c in pipeline if c["name"].endswith("MeaningIntentClassifier"))
+    remarks = settings.get("remark_intents", MeaningIntentClassifier.get_default_config()["remark_intents"])
+    assert not {"affirm", "deny", "safe_now", "not_safe"} & set(remarks)
+    assert not {"affirm", "deny", "safe_now", "not_safe"} & set(MeaningIntentClassifier.get_default_config()["remark_intents"])
+
+
+def test_remark_intents_without_training_examples_are_refused_at_training():
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    config = {**MeaningIntentClassifier.get_default_config(), "remark_intents": ["greet", "gret"],
+              "embedding_cache": None}
+    classifier = MeaningIntentClassifier(config, None, None)
+    data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(GREETINGS, ["greet"] * 4)])
+    with pytest.raises(IntentClassifierConfigError, match="gret"):
+        classifier.train(data)
