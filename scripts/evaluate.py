@@ -81,8 +81,12 @@ def variant_config(classifier: str, workdir: Path) -> Path:
 
 
 def shipped_settings():
+    """The classifier's settings as it runs them: its defaults, overridden by config.yml."""
+    from components.intent_classifier import MeaningIntentClassifier
+
     config = yaml.safe_load((ROOT / "config.yml").read_text())
-    return next(c for c in config["pipeline"] if c["name"] == SHIPPED_CLASSIFIER)
+    shipped = next(c for c in config["pipeline"] if c["name"] == SHIPPED_CLASSIFIER)
+    return {**MeaningIntentClassifier.get_default_config(), **shipped}
 
 
 def classifier_parts(train_texts, train_intents, test_sets, embed):
@@ -90,8 +94,8 @@ def classifier_parts(train_texts, train_intents, test_sets, embed):
     from components.intent_classifier import fit_intent_model, predict
 
     settings = shipped_settings()
-    model = fit_intent_model(train_texts, train_intents, embed(train_texts), c=float(settings.get("C", 10)),
-                             embedding_weight=float(settings.get("embedding_weight", 4.0)), seed=SEED)
+    model = fit_intent_model(train_texts, train_intents, embed(train_texts), c=float(settings["C"]),
+                             embedding_weight=float(settings["embedding_weight"]), seed=SEED)
     intents = np.array(model.intents, dtype=object)
     out = {}
     for name, texts in test_sets.items():
@@ -102,13 +106,13 @@ def classifier_parts(train_texts, train_intents, test_sets, embed):
             "n-grams + sentence embedding (full model)":
                 list(intents[model.full.predict_proba(model.full_features(ngrams, embeddings)).argmax(axis=1)]),
             "as shipped: quick model, full model when unsure":
-                list(intents[predict(model, texts, embed, float(settings.get("quick_sure", 0.8))).argmax(axis=1)]),
+                list(intents[predict(model, texts, embed, float(settings["quick_sure"])).argmax(axis=1)]),
         }
     # The embedding alone: its own logistic regression.
     from sklearn.linear_model import LogisticRegression
 
-    alone = LogisticRegression(C=float(settings.get("C", 10)), max_iter=2000, random_state=SEED)
-    weight = float(settings.get("embedding_weight", 4.0))
+    alone = LogisticRegression(C=float(settings["C"]), max_iter=2000, random_state=SEED)
+    weight = float(settings["embedding_weight"])
     alone.fit((embed(train_texts) - model.embedding_mean) * weight, train_intents)
     for name, texts in test_sets.items():
         out[name]["sentence embedding only"] = list(alone.predict((embed(texts) - model.embedding_mean) * weight))

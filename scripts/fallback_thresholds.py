@@ -65,10 +65,10 @@ def main():
 
     def fit(train_texts, train_intents):
         return fit_intent_model(list(train_texts), list(train_intents), embed(list(train_texts)),
-                                c=float(settings.get("C", 10)),
-                                embedding_weight=float(settings.get("embedding_weight", 4.0)), seed=SEED)
+                                c=float(settings["C"]),
+                                embedding_weight=float(settings["embedding_weight"]), seed=SEED)
 
-    quick_sure = float(settings.get("quick_sure", 0.8))
+    quick_sure = float(settings["quick_sure"])
     sets = {"cross-validation": ([], [])}
     for train, test in StratifiedKFold(args.folds, shuffle=True, random_state=SEED).split(texts, intents):
         model = fit(texts[train], intents[train])
