@@ -36,7 +36,8 @@ CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
 NLU_SET = "nlu_test_2.yml"
 NLU_NOTE = ("Written and committed (07740c5) before the changes it measures. Its first measurement, "
-            "at f9601c0, is the unseen figure (docs/measurements.md); later runs are second looks.")
+            "at f9601c0, is the unseen figure (docs/measurements.md); its misses were read and settings "
+            "changed after, so figures on it now are development figures.")
 TOPICS = ["purpose_goals", "how_it_works", "why_hard_takes_time", "behavior_self_control", "transference",
           "using_experiences", "feeling_stuck", "research_effectiveness", "knowing_it_works", "when_complete"]
 
