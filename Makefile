@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test eval eval-frozen bench soak purge clean article-hashes check-browser
+.PHONY: help setup train chat run test lint eval eval-frozen bench soak purge clean article-hashes check-browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -62,10 +62,15 @@ chat: $(MODEL) ## Talk to the assistant in this terminal
 run: $(MODEL) $(WEB_DEPS) ## Serve the assistant: action server, Rasa server with its channels (and API), the widget demo page on :8080
 	@bash scripts/serve.sh run
 
-# check-browser comes first: without Chromium, make test stops in a second, before training.
-test: check-browser $(MODEL) $(WEB_DEPS) ## Validate the data and run the whole test suite
+# check-browser and lint come first: without Chromium, or with a style slip, make test stops
+# in seconds, before training.
+test: check-browser lint $(MODEL) $(WEB_DEPS) ## Lint, validate the data and run the whole test suite
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m pytest
+
+lint: $(INSTALLED) ## ruff: lint and format check (settings in pyproject.toml)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 check-browser:
 	@$(SHELL) scripts/check_browser.sh

@@ -5,11 +5,12 @@ titles are read and validated once, when the action server imports this package:
 a broken file stops start-up with a message naming the field, instead of failing
 later in a conversation.
 """
+
 import sys
 
-from threshold.clinic_profile import ClinicProfileError, process_profile
-from actions.library import ExerciseLibraryError, load_library
 from actions.clarify_options import ClarifyOptionsError, load_clarify_options
+from actions.library import ExerciseLibraryError, load_library
+from threshold.clinic_profile import ClinicProfileError, process_profile
 
 try:
     CLINIC = process_profile()
@@ -18,4 +19,4 @@ try:
     CLARIFY = load_clarify_options(placeholders=CLINIC.template_values())
 except (ClinicProfileError, ExerciseLibraryError, ClarifyOptionsError) as error:
     sys.stderr.write(f"Threshold action server cannot start: {error}\n")
-    raise SystemExit(2)
+    raise SystemExit(2) from error

@@ -14,6 +14,7 @@ content/clarify.yml, validated when the action server starts (actions/__init__.p
 Crisis, safety and other-language intents are never offered, and the question is never
 asked when the risk stage, the safety net or the language guard has set the intent.
 """
+
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -35,7 +36,8 @@ def _set_by_a_later_stage(latest_message: Dict[Text, Any]) -> bool:
     if intent != FALLBACK_INTENT:
         return True
     return any(
-        entry.get("name") in NEVER_OFFERED and entry.get("name") != FALLBACK_INTENT
+        entry.get("name") in NEVER_OFFERED
+        and entry.get("name") != FALLBACK_INTENT
         and (entry.get("confidence") or 0) >= 1.0
         for entry in latest_message.get("intent_ranking") or []
     )
@@ -54,7 +56,9 @@ class ActionClarify(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List:
         latest = tracker.latest_message or {}
-        guesses = [] if _set_by_a_later_stage(latest) else self.options.likely_intents(latest.get("intent_ranking"))
+        guesses = (
+            [] if _set_by_a_later_stage(latest) else self.options.likely_intents(latest.get("intent_ranking"))
+        )
         if not guesses:
             dispatcher.utter_message(response=FALLBACK_RESPONSE)
             return []

@@ -4,6 +4,7 @@ The titles are content: loaded once and validated against the intents in domain.
 the clinic profile's placeholders, so a missing title, an unknown intent or a safety
 intent under `titles` stops the action server at start with a message naming the field.
 """
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,9 +65,12 @@ class ClarifyOptions:
         ordered = sorted(confidence_of.items(), key=lambda item: -item[1])
         best = ordered[0][1]
         offered = [
-            name for name, confidence in ordered
-            if name in self.titles and name not in NEVER_OFFERED
-            and confidence >= MIN_CONFIDENCE and confidence >= MIN_SHARE_OF_BEST * best
+            name
+            for name, confidence in ordered
+            if name in self.titles
+            and name not in NEVER_OFFERED
+            and confidence >= MIN_CONFIDENCE
+            and confidence >= MIN_SHARE_OF_BEST * best
         ][:MAX_OFFERED]
         if not offered or confidence_of[offered[0]] < MIN_FIRST_CONFIDENCE:
             return []
@@ -81,12 +85,17 @@ def _require(condition: bool, message: str) -> None:
 def _check_title(title: Any, where: str, placeholders: Set[Text], seen: Dict[Text, Text]) -> Text:
     _require(isinstance(title, str) and title.strip() != "", f"{where}: needs a title (a short text)")
     title = title.strip()
-    _require(len(title) <= MAX_TITLE_LENGTH,
-             f"{where}: the title is {len(title)} characters long; a button title has at most {MAX_TITLE_LENGTH}")
+    _require(
+        len(title) <= MAX_TITLE_LENGTH,
+        f"{where}: the title is {len(title)} characters long; a button title has at most {MAX_TITLE_LENGTH}",
+    )
     for name in _PLACEHOLDER.findall(title):
         _require(name in placeholders, f"{where}: {{{name}}} is not a value of the clinic profile")
-    _require(title.lower() not in seen,
-             f"{where}: the title '{title}' is also the title of {seen.get(title.lower())}; each button needs its own")
+    _require(
+        title.lower() not in seen,
+        f"{where}: the title '{title}' is also the title of {seen.get(title.lower())}; "
+        "each button needs its own",
+    )
     seen[title.lower()] = where
     return title
 
@@ -99,46 +108,69 @@ def parse_clarify_options(
 ) -> ClarifyOptions:
     intents = list(domain_intents)
     known, placeholders = set(intents), set(placeholders)
-    _require(isinstance(data, dict), f"{source}: expected a mapping with 'titles', 'not_offered' and 'something_else'")
+    _require(
+        isinstance(data, dict),
+        f"{source}: expected a mapping with 'titles', 'not_offered' and 'something_else'",
+    )
     unknown_keys = sorted(set(data) - _KEYS)
-    _require(not unknown_keys, f"{source}: unknown key(s) {', '.join(map(str, unknown_keys))}; "
-                               f"expected {', '.join(sorted(_KEYS))}")
+    _require(
+        not unknown_keys,
+        f"{source}: unknown key(s) {', '.join(map(str, unknown_keys))}; expected {', '.join(sorted(_KEYS))}",
+    )
 
     titles_data = data.get("titles")
-    _require(isinstance(titles_data, dict) and titles_data, f"{source}: titles must map intents to button titles")
+    _require(
+        isinstance(titles_data, dict) and titles_data, f"{source}: titles must map intents to button titles"
+    )
     titles: Dict[Text, Text] = {}
     seen: Dict[Text, Text] = {}
     for intent, title in titles_data.items():
         where = f"{source}: titles.{intent}"
         _require(intent in known, f"{where}: there is no intent '{intent}' in domain.yml")
-        _require(intent not in NEVER_OFFERED,
-                 f"{where}: '{intent}' is answered by the safety replies only and can never be offered")
+        _require(
+            intent not in NEVER_OFFERED,
+            f"{where}: '{intent}' is answered by the safety replies only and can never be offered",
+        )
         titles[intent] = _check_title(title, where, placeholders, seen)
 
     not_offered = data.get("not_offered") or []
-    _require(isinstance(not_offered, list) and all(isinstance(i, str) for i in not_offered),
-             f"{source}: not_offered must be a list of intent names")
+    _require(
+        isinstance(not_offered, list) and all(isinstance(i, str) for i in not_offered),
+        f"{source}: not_offered must be a list of intent names",
+    )
     for intent in not_offered:
         where = f"{source}: not_offered ({intent})"
         _require(intent in known, f"{where}: there is no intent '{intent}' in domain.yml")
         _require(intent not in titles, f"{where}: '{intent}' also has a title; list it in one place only")
 
     for intent in intents:
-        _require(intent in titles or intent in not_offered or intent in NEVER_OFFERED,
-                 f"{source}: titles.{intent} is missing: the intent '{intent}' (domain.yml) needs a title, "
-                 f"or list it under not_offered")
+        _require(
+            intent in titles or intent in not_offered or intent in NEVER_OFFERED,
+            f"{source}: titles.{intent} is missing: the intent '{intent}' (domain.yml) needs a title, "
+            f"or list it under not_offered",
+        )
 
     something_else = None
     extra = data.get("something_else")
     if extra is not None:
         where = f"{source}: something_else"
-        _require(isinstance(extra, dict) and set(extra) == {"intent", "title"},
-                 f"{where}: expected 'intent' and 'title'")
-        _require(extra["intent"] in known, f"{where}.intent: there is no intent '{extra['intent']}' in domain.yml")
-        _require(extra["intent"] not in NEVER_OFFERED,
-                 f"{where}.intent: '{extra['intent']}' is answered by the safety replies only and can never be offered")
-        _require(extra["intent"] not in titles,
-                 f"{where}.intent: '{extra['intent']}' has a title under titles; the last button is another intent")
+        _require(
+            isinstance(extra, dict) and set(extra) == {"intent", "title"},
+            f"{where}: expected 'intent' and 'title'",
+        )
+        _require(
+            extra["intent"] in known, f"{where}.intent: there is no intent '{extra['intent']}' in domain.yml"
+        )
+        _require(
+            extra["intent"] not in NEVER_OFFERED,
+            f"{where}.intent: '{extra['intent']}' is answered by the safety replies only "
+            "and can never be offered",
+        )
+        _require(
+            extra["intent"] not in titles,
+            f"{where}.intent: '{extra['intent']}' has a title under titles; "
+            "the last button is another intent",
+        )
         something_else = (extra["intent"], _check_title(extra["title"], f"{where}.title", placeholders, seen))
     return ClarifyOptions(titles, tuple(not_offered), something_else)
 
@@ -164,7 +196,9 @@ def load_clarify_options(
         raise ClarifyOptionsError(f"{path}: the clarifying question's titles do not exist") from None
     except yaml.YAMLError as error:
         raise ClarifyOptionsError(f"{path}: not valid YAML ({error})") from None
-    return parse_clarify_options(data, domain_intents() if intents is None else intents, placeholders, str(path))
+    return parse_clarify_options(
+        data, domain_intents() if intents is None else intents, placeholders, str(path)
+    )
 
 
 def fill_placeholders(title: Text, values: Mapping[Text, Any]) -> Text:

@@ -1,4 +1,5 @@
 """What the conversation so far says, derived from the tracker's events."""
+
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker

@@ -1,4 +1,5 @@
 """Reflection exercises: suggested to fit the topic, never repeated, stepped through."""
+
 import json
 from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
@@ -42,8 +43,7 @@ class ExerciseAction(Action, ABC):
         self.library = library
 
     @abstractmethod
-    def name(self) -> Text:
-        ...
+    def name(self) -> Text: ...
 
 
 class ActionSuggestExercise(ExerciseAction):

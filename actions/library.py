@@ -1,4 +1,5 @@
 """The exercise library (content/exercises.yml): loaded once and validated."""
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -9,8 +10,15 @@ from threshold.clinic_profile import PROJECT_ROOT
 
 LIBRARY_PATH = PROJECT_ROOT / "content" / "exercises.yml"
 REQUIRED_MESSAGES = (
-    "intro", "step", "step_hint", "ask_area", "other_area",
-    "no_active", "all_done", "finished", "unavailable",
+    "intro",
+    "step",
+    "step_hint",
+    "ask_area",
+    "other_area",
+    "no_active",
+    "all_done",
+    "finished",
+    "unavailable",
 )
 REQUIRED_BUTTONS = ("next", "another", "therapist", "stop", "start")
 MIN_STEPS, MAX_STEPS = 3, 6
@@ -85,8 +93,9 @@ def parse_library(data: dict, source: str = "exercises.yml") -> ExerciseLibrary:
         topics = item.get("topics")
         _require(isinstance(topics, list) and topics, f"{where} ({item['id']}): needs topics")
         _require(isinstance(item.get("minutes"), int), f"{where} ({item['id']}): minutes must be a number")
-        exercises.append(Exercise(item["id"], item["title"], tuple(topics), item["minutes"],
-                                  tuple(steps), item["closing"]))
+        exercises.append(
+            Exercise(item["id"], item["title"], tuple(topics), item["minutes"], tuple(steps), item["closing"])
+        )
     _require(exercises, f"{source}: no exercises")
     ids = [e.id for e in exercises]
     _require(len(ids) == len(set(ids)), f"{source}: exercise ids must be unique")

@@ -12,6 +12,7 @@ the person after that response.
 Its priority is above the RulePolicy's, so it wins the tie at confidence 1.0;
 every other turn it predicts nothing.
 """
+
 from typing import Any, Dict, Iterable, List, Optional, Text
 
 from rasa.core.policies.policy import Policy, PolicyPrediction
@@ -46,9 +47,7 @@ def failed_action_this_turn(tracker: DialogueStateTracker, actions: Iterable[Tex
     return failed_action(tracker, actions) is not None
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class ActionServerFallbackPolicy(Policy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -75,33 +74,46 @@ class ActionServerFallbackPolicy(Policy):
             if config.get("response") is not None:
                 raise InvalidConfigException(
                     "ActionServerFallbackPolicy: `response` is not used when `actions` maps each action "
-                    "to its own response; remove it.")
+                    "to its own response; remove it."
+                )
             replies = dict(actions)
         elif actions and isinstance(actions, list) and all(isinstance(a, str) for a in actions):
             replies = {action: config.get("response") for action in actions}
         else:
             raise InvalidConfigException(
                 "ActionServerFallbackPolicy: `actions` must be a list of action names (with `response`) "
-                "or a mapping of action names to responses.")
+                "or a mapping of action names to responses."
+            )
         if not replies or not all(isinstance(a, str) for a in replies):
-            raise InvalidConfigException("ActionServerFallbackPolicy: `actions` must name at least one action.")
+            raise InvalidConfigException(
+                "ActionServerFallbackPolicy: `actions` must name at least one action."
+            )
         for action, response in replies.items():
             if not isinstance(response, str) or not response.startswith("utter_"):
                 raise InvalidConfigException(
-                    f"ActionServerFallbackPolicy: the response for `{action}` must name an utter_ response.")
+                    f"ActionServerFallbackPolicy: the response for `{action}` must name an utter_ response."
+                )
         timeout = config.get("action_timeout_seconds")
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= RASA_REQUEST_TIMEOUT_SECONDS:
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, (int, float))
+            or not 0 < timeout <= RASA_REQUEST_TIMEOUT_SECONDS
+        ):
             raise InvalidConfigException(
                 "ActionServerFallbackPolicy: `action_timeout_seconds` must be a number of seconds "
                 f"above 0 and at most {RASA_REQUEST_TIMEOUT_SECONDS}."
             )
         return replies, timeout
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+    def train(
+        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+    ) -> Resource:
         names = list(self.replies) + list(self.replies.values())
         missing = [name for name in dict.fromkeys(names) if name not in domain.action_names_or_texts]
         if missing:
-            raise InvalidConfigException(f"ActionServerFallbackPolicy: not in the domain: {', '.join(missing)}.")
+            raise InvalidConfigException(
+                f"ActionServerFallbackPolicy: not in the domain: {', '.join(missing)}."
+            )
         with self._model_storage.write_to(self._resource):
             pass  # nothing to learn; the resource lets the model load this policy
         return self._resource

@@ -12,6 +12,7 @@ scored by the full model. The embedding is kept for the risk stage, which reads 
 same whole message next (risk_model.shared_embedder), so it is computed once.
 Chosen over DIET by measurement (`make eval`, docs/measurements.md).
 """
+
 import hashlib
 import logging
 import math
@@ -21,18 +22,23 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 import numpy as np
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from components import risk_model
 
@@ -91,19 +97,34 @@ class IntentModel:
         return sparse.hstack([ngrams, sparse.csr_matrix(centred)]).tocsr()
 
 
-def fit_intent_model(texts: Sequence[Text], intents: Sequence[Text], embeddings: np.ndarray, *,
-                     c: float, embedding_weight: float, seed: int) -> IntentModel:
+def fit_intent_model(
+    texts: Sequence[Text],
+    intents: Sequence[Text],
+    embeddings: np.ndarray,
+    *,
+    c: float,
+    embedding_weight: float,
+    seed: int,
+) -> IntentModel:
     """Both models on the same examples (also used by scripts/evaluate.py's cross-validation)."""
     normalised = [risk_model.normalise(t) for t in texts]
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, dtype=np.float32)
-    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                            token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
+    words = TfidfVectorizer(
+        analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32
+    )
     ngrams = sparse.hstack([chars.fit_transform(normalised), words.fit_transform(normalised)]).tocsr()
     quick = LogisticRegression(C=c, max_iter=1000, tol=1e-3, random_state=seed).fit(ngrams, intents)
-    model = IntentModel(chars, words, quick, None, embedding_weight,  # type: ignore[arg-type]
-                        embeddings.mean(axis=0).astype(np.float32))
+    model = IntentModel(
+        chars,
+        words,
+        quick,
+        None,
+        embedding_weight,  # type: ignore[arg-type]
+        embeddings.mean(axis=0).astype(np.float32),
+    )
     model.full = LogisticRegression(C=c, max_iter=1000, tol=1e-3, random_state=seed).fit(
-        model.full_features(ngrams, embeddings), intents)
+        model.full_features(ngrams, embeddings), intents
+    )
     return model
 
 
@@ -124,8 +145,15 @@ def predict(model: IntentModel, texts: Sequence[Text], embed, quick_sure: float)
     return probabilities
 
 
-def question_part(model: IntentModel, text: Text, whole: np.ndarray, embed, quick_sure: float,
-                  remark_intents: Sequence[Text], part_sure: float) -> Optional[np.ndarray]:
+def question_part(
+    model: IntentModel,
+    text: Text,
+    whole: np.ndarray,
+    embed,
+    quick_sure: float,
+    remark_intents: Sequence[Text],
+    part_sure: float,
+) -> Optional[np.ndarray]:
     """For a message of several sentences, the probabilities of the sentence that carries its
     question; None to keep the whole message's reading.
 
@@ -136,7 +164,7 @@ def question_part(model: IntentModel, text: Text, whole: np.ndarray, embed, quic
     """
     intents = model.intents
     whole_intent, whole_confidence = intents[int(whole.argmax())], float(whole.max())
-    sentences = [s[:risk_model.MAX_UNIT_CHARS] for s in risk_model.split_sentences(text)[:MAX_PARTS]]
+    sentences = [s[: risk_model.MAX_UNIT_CHARS] for s in risk_model.split_sentences(text)[:MAX_PARTS]]
     if len(sentences) < 2:
         return None
     is_remark = whole_intent in remark_intents or whole_confidence < part_sure
@@ -144,8 +172,11 @@ def question_part(model: IntentModel, text: Text, whole: np.ndarray, embed, quic
     if not is_remark and sum(questions) < 2:
         return None
     rows = predict(model, sentences, embed, quick_sure)
-    confident = [(i, intents[int(row.argmax())]) for i, row in enumerate(rows)
-                 if intents[int(row.argmax())] not in remark_intents and float(row.max()) >= part_sure]
+    confident = [
+        (i, intents[int(row.argmax())])
+        for i, row in enumerate(rows)
+        if intents[int(row.argmax())] not in remark_intents and float(row.max()) >= part_sure
+    ]
     if is_remark:
         return rows[confident[0][0]] if confident else None
     asked = [(i, intent) for i, intent in confident if questions[i]]
@@ -177,8 +208,13 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
             "random_seed": 2025,
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[IntentModel] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[IntentModel] = None,
+    ) -> None:
         self.config = {**self.get_default_config(), **config}
         self.validate(self.config)
         self.model_storage = model_storage
@@ -190,21 +226,34 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
         remarks = config.get("remark_intents")
         if not isinstance(remarks, list) or not all(isinstance(name, str) for name in remarks):
             raise IntentClassifierConfigError(
-                f"config.yml: MeaningIntentClassifier setting 'remark_intents' must be a list of intent names, "
-                f"got {remarks!r}")
+                f"config.yml: MeaningIntentClassifier setting 'remark_intents' must be a list of intent "
+                f"names, got {remarks!r}"
+            )
         ranking_length = config.get("ranking_length")
         if isinstance(ranking_length, bool) or not isinstance(ranking_length, int) or ranking_length < 0:
             raise IntentClassifierConfigError(
                 f"config.yml: MeaningIntentClassifier setting 'ranking_length' must be a whole number of at "
-                f"least 0 (0: every intent), got {ranking_length!r}")
-        for name, low, high in (("C", 1e-6, None), ("embedding_weight", 0.0, None), ("quick_sure", 0.0, 1.0),
-                                ("part_sure", 0.0, 1.0)):
+                f"least 0 (0: every intent), got {ranking_length!r}"
+            )
+        for name, low, high in (
+            ("C", 1e-6, None),
+            ("embedding_weight", 0.0, None),
+            ("quick_sure", 0.0, 1.0),
+            ("part_sure", 0.0, 1.0),
+        ):
             value = config.get(name)
-            if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
-                    or value < low or (high is not None and value > high)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value < low
+                or (high is not None and value > high)
+            ):
                 limits = f"between {low} and {high}" if high is not None else f"at least {low}"
                 raise IntentClassifierConfigError(
-                    f"config.yml: MeaningIntentClassifier setting '{name}' must be a number {limits}, got {value!r}")
+                    f"config.yml: MeaningIntentClassifier setting '{name}' must be a number {limits}, "
+                    f"got {value!r}"
+                )
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
@@ -230,18 +279,26 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
         unknown = sorted(set(self.config["remark_intents"]) - {e.get(INTENT) for e in examples})
         if unknown:
             raise IntentClassifierConfigError(
-                f"config.yml: MeaningIntentClassifier setting 'remark_intents' names intents with no training "
-                f"examples: {unknown}")
+                f"config.yml: MeaningIntentClassifier setting 'remark_intents' names intents with no "
+                f"training examples: {unknown}"
+            )
         texts = [e.get(TEXT) for e in examples]
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embeddings = risk_model.Embedder(threads=2, cache_dir=cache).embed(texts)
-        self.model = fit_intent_model(texts, [e.get(INTENT) for e in examples], embeddings,
-                                      c=float(self.config["C"]), embedding_weight=float(self.config["embedding_weight"]),
-                                      seed=int(self.config["random_seed"]))
+        self.model = fit_intent_model(
+            texts,
+            [e.get(INTENT) for e in examples],
+            embeddings,
+            c=float(self.config["C"]),
+            embedding_weight=float(self.config["embedding_weight"]),
+            seed=int(self.config["random_seed"]),
+        )
         with self.model_storage.write_to(self.resource) as directory:
             with open(directory / MODEL_FILE, "wb") as handle:
                 pickle.dump(self.model, handle)
-        logger.info("Intent classifier trained on %d examples of %d intents", len(texts), len(self.model.intents))
+        logger.info(
+            "Intent classifier trained on %d examples of %d intents", len(texts), len(self.model.intents)
+        )
         return self.resource
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -253,8 +310,15 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
         probabilities = predict(self.model, [risk_model.whole_message(t) for t in texts], embed, quick_sure)
         intents = self.model.intents
         for message, text, row in zip(messages, texts, probabilities):
-            part = question_part(self.model, text, row, embed, quick_sure, self.config["remark_intents"],
-                                 float(self.config["part_sure"]))
+            part = question_part(
+                self.model,
+                text,
+                row,
+                embed,
+                quick_sure,
+                self.config["remark_intents"],
+                float(self.config["part_sure"]),
+            )
             if part is not None:
                 row = part
             order = np.argsort(-row)[: int(self.config["ranking_length"]) or len(row)]

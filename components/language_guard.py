@@ -9,20 +9,26 @@ Known words: the English word forms of the spaCy lookup lemmatizer, English stop
 words, and every word of the training examples (except `other_language` ones),
 collected at training time and stored in the model.
 """
+
 import json
 import re
 from typing import Any, Dict, List, Optional, Set, Text
 
-from spacy.lang.en.stop_words import STOP_WORDS
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.utils.spacy_utils import SpacyModel, SpacyNLP
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from spacy.lang.en.stop_words import STOP_WORDS
 
 OTHER_LANGUAGE = "other_language"
 # Common words of the languages people most often write in instead; a message of
@@ -74,8 +80,13 @@ class LanguageGuard(GraphComponent):
     def required_components() -> List[type]:
         return [SpacyNLP]
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 known: Optional[Set[Text]] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        known: Optional[Set[Text]] = None,
+    ) -> None:
         self.config = config
         self.model_storage = model_storage
         self.resource = resource
@@ -90,7 +101,9 @@ class LanguageGuard(GraphComponent):
         if model.model.has_pipe("lemmatizer"):
             table = model.model.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
             known.update(w.lower() for w in table.values())
-            forms = {model.model.vocab.strings[key] for key in table.keys() if key in model.model.vocab.strings}
+            forms = {
+                model.model.vocab.strings[key] for key in table.keys() if key in model.model.vocab.strings
+            }
             known.update(w.lower() for w in forms)
         for example in training_data.intent_examples:
             if example.get(INTENT) != OTHER_LANGUAGE:
@@ -113,12 +126,17 @@ class LanguageGuard(GraphComponent):
                 text, self.known, self.config["min_words"], self.config["max_known_share"]
             ):
                 continue
-            message.set(INTENT, {INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0},
-                        add_to_output=True)
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != OTHER_LANGUAGE]
-            message.set(INTENT_RANKING_KEY,
-                        [{INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0}] + ranking,
-                        add_to_output=True)
+            message.set(
+                INTENT, {INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
+            )
+            ranking = [
+                r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != OTHER_LANGUAGE
+            ]
+            message.set(
+                INTENT_RANKING_KEY,
+                [{INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0}] + ranking,
+                add_to_output=True,
+            )
         return messages
 
     def process_training_data(self, training_data: TrainingData, model: SpacyModel) -> TrainingData:

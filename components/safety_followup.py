@@ -20,12 +20,12 @@ Its priority is above the RulePolicy's, so it wins the tie at confidence 1.0;
 every other turn it predicts nothing. Rules in data/rules/safety.yml wait for
 the person after its replies.
 """
+
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Text
 
 import yaml
-
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -67,28 +67,37 @@ def question_answered(tracker: DialogueStateTracker) -> Optional[Text]:
     events = list(tracker.events)
     if not events or not isinstance(events[-1], UserUttered):
         # Rasa runs action_extract_slots and slot events after the message.
-        latest_user = next((i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), None)
+        latest_user = next(
+            (i for i in range(len(events) - 1, -1, -1) if isinstance(events[i], UserUttered)), None
+        )
         if latest_user is None or any(
             isinstance(e, ActionExecuted) and e.action_name not in ("action_extract_slots",)
-            for e in events[latest_user + 1:]
+            for e in events[latest_user + 1 :]
         ):
             return None
     else:
         latest_user = len(events) - 1
     for event in reversed(events[:latest_user]):
-        if isinstance(event, ActionExecuted) and event.action_name not in (ACTION_LISTEN_NAME, "action_extract_slots"):
+        if isinstance(event, ActionExecuted) and event.action_name not in (
+            ACTION_LISTEN_NAME,
+            "action_extract_slots",
+        ):
             return event.action_name
         if isinstance(event, UserUttered):
             return None
     return None
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
 class SafetyFollowUpPolicy(Policy):
-    RESPONSE_KEYS = ("safe_response", "not_safe_response", "unsure_response", "check_response",
-                     "check_no_response", "crisis_response")
+    RESPONSE_KEYS = (
+        "safe_response",
+        "not_safe_response",
+        "unsure_response",
+        "check_response",
+        "check_no_response",
+        "crisis_response",
+    )
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
@@ -104,8 +113,14 @@ class SafetyFollowUpPolicy(Policy):
             "check_no_response": "utter_crisis_check_no",
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 execution_context: ExecutionContext, featurizer: Optional[Any] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        featurizer: Optional[Any] = None,
+    ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         for key in self.RESPONSE_KEYS:
             if not str(config.get(key, "")).startswith("utter_"):
@@ -114,7 +129,9 @@ class SafetyFollowUpPolicy(Policy):
         self.unsure_words = load_unsure_words(Path(config["patterns"]))
         self.min_confidence = float(config["min_yes_confidence"])
 
-    def train(self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
+    def train(
+        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
+    ) -> Resource:
         missing = [name for name in self.responses.values() if name not in domain.action_names_or_texts]
         if missing:
             raise InvalidConfigException(f"SafetyFollowUpPolicy: not in the domain: {', '.join(missing)}.")
@@ -138,7 +155,8 @@ class SafetyFollowUpPolicy(Policy):
             if intent in ("affirm", "not_safe"):
                 return r["crisis_response"]
             if intent in ("deny", "safe_now") and not any(
-                    w in self.unsure_words - {"no", "not"} for w in _WORDS.findall((answer.text or "").lower())):
+                w in self.unsure_words - {"no", "not"} for w in _WORDS.findall((answer.text or "").lower())
+            ):
                 return r["check_no_response"]
             return r["unsure_response"]
         return None

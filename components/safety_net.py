@@ -13,6 +13,7 @@ the spaCy pipeline, with the data file's rewrites for slang and common typos
 ("kms" -> "kill myself") applied first. Words typed without spaces
 ("killmyself") are caught by comparing tokens with each phrase's compact form.
 """
+
 import logging
 import re
 import unicodedata
@@ -21,9 +22,6 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 
 import yaml
-from spacy.language import Language
-from spacy.matcher import Matcher
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -38,6 +36,8 @@ from rasa.shared.nlu.constants import (
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from spacy.language import Language
+from spacy.matcher import Matcher
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class PatternSet:
             raise SafetyPatternsError(f"{self.source}: family '{name}' needs a list of phrases")
         exceptions = [str(p) for p in spec.get("not_followed_by") or []]
         right_after = [self.keys(p) for p in exceptions if not p.startswith(GAP_TOKEN)]
-        soon_after = [self.keys(p[len(GAP_TOKEN):].strip()) for p in exceptions if p.startswith(GAP_TOKEN)]
+        soon_after = [self.keys(p[len(GAP_TOKEN) :].strip()) for p in exceptions if p.startswith(GAP_TOKEN)]
         self.families[name] = Family(name, spec["intent"], phrases, right_after, soon_after)
         patterns = []
         for phrase in phrases:
@@ -157,7 +157,12 @@ class PatternSet:
 
     def _add_compact_forms(self, family: Text, phrase: Text) -> None:
         words = self.normalise(phrase).split()
-        if GAP_TOKEN in words or NUMBER_TOKEN in words or any("|" in w or w.endswith("?") for w in words) or len(words) < 2:
+        if (
+            GAP_TOKEN in words
+            or NUMBER_TOKEN in words
+            or any("|" in w or w.endswith("?") for w in words)
+            or len(words) < 2
+        ):
             return
         compact = squeeze("".join(words).replace("'", ""))
         if len(compact) >= MIN_COMPACT_LENGTH:
@@ -190,11 +195,11 @@ class PatternSet:
 
     def _is_excepted(self, family: Text, doc, end: int) -> bool:
         spec = self.families[family]
-        following = [t.norm_ for t in doc[end:end + LOOKAHEAD + 2]]
+        following = [t.norm_ for t in doc[end : end + LOOKAHEAD + 2]]
         if any(following[: len(words)] == words for words in spec.not_followed_by):
             return True
         return any(
-            following[start:start + len(words)] == words
+            following[start : start + len(words)] == words
             for words in spec.not_soon_followed_by
             for start in range(LOOKAHEAD)
         )
@@ -281,8 +286,13 @@ class SafetyNet(GraphComponent):
         return training_data
 
     @staticmethod
-    def _apply(message: Message, matches: Iterable[Tuple[Text, Text]], patterns: PatternSet,
-               check_below: float = 0.0, emergency_check_below: float = 0.0) -> None:
+    def _apply(
+        message: Message,
+        matches: Iterable[Tuple[Text, Text]],
+        patterns: PatternSet,
+        check_below: float = 0.0,
+        emergency_check_below: float = 0.0,
+    ) -> None:
         matches = list(matches)
         if not matches:
             message.set(SAFETY_NET_KEY, {"fired": False}, add_to_output=True)
@@ -299,8 +309,11 @@ class SafetyNet(GraphComponent):
         if risk is not None and risk < below and stage_intent != "medical_emergency":
             if stage_intent in ("crisis_info", "crisis_third_party"):
                 # A study question or worry about someone else: its own reply asks directly.
-                message.set(SAFETY_NET_KEY, {"fired": True, "family": family, "deferred_to": stage_intent},
-                            add_to_output=True)
+                message.set(
+                    SAFETY_NET_KEY,
+                    {"fired": True, "family": family, "deferred_to": stage_intent},
+                    add_to_output=True,
+                )
                 return
             intent = "crisis_check"
         elif intent == "crisis" and stage_intent in ("crisis_check", "medical_emergency"):
@@ -316,13 +329,26 @@ class SafetyNet(GraphComponent):
             add_to_output=True,
         )
         entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != FAMILY_ENTITY]
-        entities.append({"entity": FAMILY_ENTITY, "value": family, "extractor": "SafetyNet",
-                         "start": 0, "end": 0, "confidence": 1.0})
+        entities.append(
+            {
+                "entity": FAMILY_ENTITY,
+                "value": family,
+                "extractor": "SafetyNet",
+                "start": 0,
+                "end": 0,
+                "confidence": 1.0,
+            }
+        )
         message.set(ENTITIES, entities, add_to_output=True)
         message.set(
             SAFETY_NET_KEY,
-            {"fired": True, "family": family, "families": [m[0] for m in ordered],
-             "matched": matched_text, "classifier_intent": classifier_intent},
+            {
+                "fired": True,
+                "family": family,
+                "families": [m[0] for m in ordered],
+                "matched": matched_text,
+                "classifier_intent": classifier_intent,
+            },
             add_to_output=True,
         )
         logger.debug("Safety net fired: family %s", family)

@@ -10,6 +10,7 @@ keeps the first 16 hex digits of each hash (64 bits: a chance collision among a 
 thousand runs is about one in 10^12), sorted and without repeats. The article itself
 stays outside the project (by default ../shared/seeds/, beside the clone).
 """
+
 import argparse
 import hashlib
 import re
@@ -39,7 +40,7 @@ def normalised_words(text: Text) -> List[Text]:
 def runs(text: Text, length: int = RUN_WORDS) -> List[Text]:
     """Every run of `length` consecutive normalised words, joined by single spaces."""
     tokens = normalised_words(text)
-    return [" ".join(tokens[i:i + length]) for i in range(len(tokens) - length + 1)]
+    return [" ".join(tokens[i : i + length]) for i in range(len(tokens) - length + 1)]
 
 
 def run_hash(run: Text) -> Text:
@@ -71,8 +72,10 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=HASH_FILE)
     options = parser.parse_args(argv)
     if not options.article.is_file():
-        print(f"The article is not at {options.article}: give its path (make article-hashes ARTICLE=...)",
-              file=sys.stderr)
+        print(
+            f"The article is not at {options.article}: give its path (make article-hashes ARTICLE=...)",
+            file=sys.stderr,
+        )
         return 1
     text = hash_file_text(options.article.read_text(encoding="utf-8"))
     options.out.write_text(text, encoding="utf-8")

@@ -11,6 +11,7 @@ our/peer ratios. Writes results/bench.md and results/bench.json.
 Usage: .venv/bin/python scripts/bench.py [--runs 3] [--users 1 10 50] [--messages 20]
        [--no-peer] [--out results]
 """
+
 import argparse
 import asyncio
 import json
@@ -31,11 +32,26 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # One person's conversation; each simulated person walks through it in order.
 MIX = [
-    "hi", "why does therapy take time?", "I feel stuck", "can you give me an exercise?", "next",
-    "what is transference", "how much does a session cost?", "thanks", "i want to kill myself",
-    "yes", "how do i know if therapy is working", "what happens at the first session?",
-    "are you a bot?", "help", "my boss will kill me if i'm late", "how do i book an appointment",
-    "i feel so low lately", "what does research say about therapy", "ok", "bye",
+    "hi",
+    "why does therapy take time?",
+    "I feel stuck",
+    "can you give me an exercise?",
+    "next",
+    "what is transference",
+    "how much does a session cost?",
+    "thanks",
+    "i want to kill myself",
+    "yes",
+    "how do i know if therapy is working",
+    "what happens at the first session?",
+    "are you a bot?",
+    "help",
+    "my boss will kill me if i'm late",
+    "how do i book an appointment",
+    "i feel so low lately",
+    "what does research say about therapy",
+    "ok",
+    "bye",
 ]
 
 
@@ -67,8 +83,17 @@ def percentile(values, fraction):
 class Assistant:
     """One assistant's servers, started from its project folder."""
 
-    def __init__(self, name, folder: Path, model: Path, endpoints: Path, credentials: Path,
-                 actions=False, headers=None, launcher=None):
+    def __init__(
+        self,
+        name,
+        folder: Path,
+        model: Path,
+        endpoints: Path,
+        credentials: Path,
+        actions=False,
+        headers=None,
+        launcher=None,
+    ):
         self.name, self.folder, self.model = name, folder, model
         # How the Rasa server is started: Threshold's own launcher, or stock `rasa`.
         self.launcher = launcher or [str(BIN / "rasa")]
@@ -83,18 +108,43 @@ class Assistant:
         if self.actions:
             port = free_port()
             endpoints = self.endpoints.parent / f"endpoints-{port}.yml"
-            endpoints.write_text(self.endpoints.read_text().replace(
-                "http://localhost:${ACTIONS_PORT}/webhook", f"http://127.0.0.1:{port}/webhook"))
-            self.processes.append(subprocess.Popen(
-                [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
-                cwd=self.folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            endpoints.write_text(
+                self.endpoints.read_text().replace(
+                    "http://localhost:${ACTIONS_PORT}/webhook", f"http://127.0.0.1:{port}/webhook"
+                )
+            )
+            self.processes.append(
+                subprocess.Popen(
+                    [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+                    cwd=self.folder,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         else:
             endpoints = self.endpoints
         port = free_port()
         server = subprocess.Popen(
-            self.launcher + ["run", "--model", str(self.model), "--endpoints", str(endpoints),
-             "--credentials", str(self.credentials), "--port", str(port), "--interface", "127.0.0.1"],
-            cwd=self.folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            self.launcher
+            + [
+                "run",
+                "--model",
+                str(self.model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(self.credentials),
+                "--port",
+                str(port),
+                "--interface",
+                "127.0.0.1",
+            ],
+            cwd=self.folder,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.processes.append(server)
         self.server_pid = server.pid
         self.url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
@@ -151,8 +201,9 @@ async def drive(url, users, messages, server_pid, headers=None, seconds=None, co
             sent[sender] += 1
             started = time.perf_counter()
             try:
-                async with session.post(url, json={"sender": sender, "message": text},
-                                        timeout=aiohttp.ClientTimeout(total=60)) as response:
+                async with session.post(
+                    url, json={"sender": sender, "message": text}, timeout=aiohttp.ClientTimeout(total=60)
+                ) as response:
                     await response.read()
                     if response.status != 200:
                         errors += 1
@@ -177,7 +228,10 @@ async def drive(url, users, messages, server_pid, headers=None, seconds=None, co
         elapsed = time.perf_counter() - started
         sampler.cancel()
     return {
-        "messages": sum(sent.values()), "sent": sent, "errors": errors, "seconds": elapsed,
+        "messages": sum(sent.values()),
+        "sent": sent,
+        "errors": errors,
+        "seconds": elapsed,
         "throughput": len(latencies) / elapsed if elapsed else 0.0,
         "p50": percentile(latencies, 0.50) if latencies else None,
         "p95": percentile(latencies, 0.95) if latencies else None,
@@ -189,8 +243,9 @@ async def drive(url, users, messages, server_pid, headers=None, seconds=None, co
 
 def timed(command, cwd, env):
     started = time.monotonic()
-    subprocess.run(command, cwd=cwd, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.monotonic() - started
 
 
@@ -202,7 +257,9 @@ def prepare(args, env, workdir: Path):
         log("training Threshold from scratch...")
         ours["train_s"] = timed(
             [str(BIN / "rasa"), "train", "--out", str(ours_model.parent), "--fixed-model-name", "threshold"],
-            ROOT, {**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-ours")})
+            ROOT,
+            {**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-ours")},
+        )
     else:
         ours_model = ROOT / "models" / "threshold.tar.gz"
     # The configuration is copied now, so edits while the bench runs change nothing. The
@@ -211,25 +268,38 @@ def prepare(args, env, workdir: Path):
     config.mkdir()
     (config / "endpoints.yml").write_text((ROOT / "endpoints.yml").read_text())
     (config / "credentials.yml").write_text("rest:\n")
-    assistants = [Assistant("threshold", ROOT, ours_model, config / "endpoints.yml",
-                            config / "credentials.yml", actions=True)]
+    assistants = [
+        Assistant(
+            "threshold", ROOT, ours_model, config / "endpoints.yml", config / "credentials.yml", actions=True
+        )
+    ]
     sizes = {"threshold": ours_model.stat().st_size / 1e6}
     trains = {"threshold": ours["train_s"]}
     if not args.no_peer:
         peer_dir = workdir / "starter"
         peer_dir.mkdir()
         log("creating the stock starter bot (rasa init --no-prompt)...")
-        subprocess.run([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(peer_dir)],
-                       cwd=workdir, env={**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-init")},
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", str(peer_dir)],
+            cwd=workdir,
+            env={**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-init")},
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         log("training the starter bot from scratch...")
         trains["starter"] = timed(
             [str(BIN / "rasa"), "train", "--out", "models", "--fixed-model-name", "starter"],
-            peer_dir, {**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-peer")})
+            peer_dir,
+            {**env, "RASA_CACHE_DIRECTORY": str(workdir / "cache-peer")},
+        )
         peer_model = peer_dir / "models" / "starter.tar.gz"
         sizes["starter"] = peer_model.stat().st_size / 1e6
-        assistants.append(Assistant("starter", peer_dir, peer_model, peer_dir / "endpoints.yml",
-                                    peer_dir / "credentials.yml"))
+        assistants.append(
+            Assistant(
+                "starter", peer_dir, peer_model, peer_dir / "endpoints.yml", peer_dir / "credentials.yml"
+            )
+        )
     return assistants, sizes, trains
 
 
@@ -244,35 +314,55 @@ def main(argv=None):
     parser.add_argument("--users", type=int, nargs="+", default=[1, 10, 50])
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--no-peer", action="store_true", help="only measure Threshold")
-    parser.add_argument("--no-train", dest="train", action="store_false",
-                        help="use models/threshold.tar.gz instead of training from scratch")
+    parser.add_argument(
+        "--no-train",
+        dest="train",
+        action="store_false",
+        help="use models/threshold.tar.gz instead of training from scratch",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(ROOT),
-           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "RASA_TELEMETRY_ENABLED": "false",
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONWARNINGS": "ignore",
+    }
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         env["THRESHOLD_DB_NAME"] = str(Path(tmp) / "bench-conversations.db")
         assistants, sizes, trains = prepare(args, env, Path(tmp))
         for assistant in assistants:
-            results[assistant.name] = {"model_mb": sizes[assistant.name], "train_s": trains[assistant.name],
-                                       "ready_s": [], "load": {u: [] for u in args.users}}
+            results[assistant.name] = {
+                "model_mb": sizes[assistant.name],
+                "train_s": trains[assistant.name],
+                "ready_s": [],
+                "load": {u: [] for u in args.users},
+            }
             for run in range(1, args.runs + 1):
                 log(f"{assistant.name}: run {run}/{args.runs}, starting servers...")
                 ready = assistant.start(env)
                 results[assistant.name]["ready_s"].append(ready)
                 try:
                     for users in args.users:
-                        figures = asyncio.run(drive(assistant.url, users, args.messages, assistant.server_pid))
+                        figures = asyncio.run(
+                            drive(assistant.url, users, args.messages, assistant.server_pid)
+                        )
                         figures.pop("sent")
                         results[assistant.name]["load"][users].append(figures)
-                        log(f"  {users:>3} users: {figures['throughput']:.1f} msg/s, p95 "
-                            f"{figures['p95']:.1f} ms, errors {figures['errors']}, RSS {figures['rss_mb']:.0f} MB")
+                        log(
+                            f"  {users:>3} users: {figures['throughput']:.1f} msg/s, p95 "
+                            f"{figures['p95']:.1f} ms, errors {figures['errors']}, "
+                            f"RSS {figures['rss_mb']:.0f} MB"
+                        )
                 finally:
                     assistant.stop()
     summary = summarise(results, args)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench.json").write_text(json.dumps({"summary": summary, "raw": results}, indent=2, default=str))
+    (args.out / "bench.json").write_text(
+        json.dumps({"summary": summary, "raw": results}, indent=2, default=str)
+    )
     report = render(summary, args)
     (args.out / "bench.md").write_text(report)
     print(report)
@@ -282,11 +372,16 @@ def main(argv=None):
 def summarise(results, args):
     summary = {}
     for name, data in results.items():
-        entry = {"model_mb": data["model_mb"], "train_s": data["train_s"],
-                 "ready_s": statistics.median(data["ready_s"]), "load": {}}
+        entry = {
+            "model_mb": data["model_mb"],
+            "train_s": data["train_s"],
+            "ready_s": statistics.median(data["ready_s"]),
+            "load": {},
+        }
         for users, runs in data["load"].items():
-            entry["load"][users] = {key: median_of(runs, key)
-                                    for key in ("throughput", "p50", "p95", "p99", "rss_mb", "errors")}
+            entry["load"][users] = {
+                key: median_of(runs, key) for key in ("throughput", "p50", "p95", "p99", "rss_mb", "errors")
+            }
         # Which messages are slow, for the fewest people at once (where nothing waits in line).
         pooled = {}
         for figures in data["load"][min(data["load"])]:
@@ -308,7 +403,10 @@ def render(summary, args):
         f"Python {platform.python_version()}, {platform.machine()}. Median of {args.runs} run(s); "
         f"{args.messages} messages per simulated person over the REST channel, one server process each.",
         "",
-        "| assistant | users | throughput (msg/s) | p50 (ms) | p95 (ms) | p99 (ms) | errors | server RSS (MB) |",
+        (
+            "| assistant | users | throughput (msg/s) | p50 (ms) | p95 (ms) | p99 (ms) | errors "
+            "| server RSS (MB) |"
+        ),
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, entry in summary.items():
@@ -316,26 +414,36 @@ def render(summary, args):
             lines.append(
                 f"| {name} | {users} | {fmt(figures['throughput'])} | {fmt(figures['p50'])} | "
                 f"{fmt(figures['p95'])} | {fmt(figures['p99'])} | {fmt(figures['errors'], 0)} | "
-                f"{fmt(figures['rss_mb'], 0)} |")
-    lines += ["", "| assistant | training from scratch (s) | model size (MB) | start to ready (s) |",
-              "| --- | --- | --- | --- |"]
+                f"{fmt(figures['rss_mb'], 0)} |"
+            )
+    lines += [
+        "",
+        "| assistant | training from scratch (s) | model size (MB) | start to ready (s) |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, entry in summary.items():
-        lines.append(f"| {name} | {fmt(entry['train_s'])} | {fmt(entry['model_mb'])} | {fmt(entry['ready_s'])} |")
+        lines.append(
+            f"| {name} | {fmt(entry['train_s'])} | {fmt(entry['model_mb'])} | {fmt(entry['ready_s'])} |"
+        )
     if "starter" in summary:
         ours, peer = summary["threshold"], summary["starter"]
         lines += ["", "Ratios, Threshold / starter bot:", ""]
         for users in ours["load"]:
             o, p = ours["load"][users], peer["load"][users]
-            lines.append(f"- {users} users: throughput x{o['throughput'] / p['throughput']:.2f}, "
-                         f"p95 latency x{o['p95'] / p['p95']:.2f}, server RSS x{o['rss_mb'] / p['rss_mb']:.2f}")
+            lines.append(
+                f"- {users} users: throughput x{o['throughput'] / p['throughput']:.2f}, "
+                f"p95 latency x{o['p95'] / p['p95']:.2f}, server RSS x{o['rss_mb'] / p['rss_mb']:.2f}"
+            )
         if ours["train_s"] and peer["train_s"]:
-            lines.append(f"- training time x{ours['train_s'] / peer['train_s']:.2f}, "
-                         f"model size x{ours['model_mb'] / peer['model_mb']:.2f}")
+            lines.append(
+                f"- training time x{ours['train_s'] / peer['train_s']:.2f}, "
+                f"model size x{ours['model_mb'] / peer['model_mb']:.2f}"
+            )
     for name, entry in summary.items():
         slowest = sorted(entry.get("message_p50", {}).items(), key=lambda item: -item[1])[:5]
         if slowest:
             lines += ["", f"Slowest messages for {name}, {min(entry['load'])} user(s) at once (median):", ""]
-            lines += [f"- {value:.1f} ms: \"{text}\"" for text, value in slowest]
+            lines += [f'- {value:.1f} ms: "{text}"' for text, value in slowest]
     lines.append("")
     return "\n".join(lines)
 

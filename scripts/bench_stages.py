@@ -8,6 +8,7 @@ share of messages that went to the embedding model. Appends to results/bench.md.
 
 Usage: .venv/bin/python scripts/bench_stages.py
 """
+
 import os
 import statistics
 import sys
@@ -27,7 +28,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 def from_model(name):
     import pickle
 
-    with tempfile.TemporaryDirectory() as folder, tarfile.open(ROOT / "models" / "threshold.tar.gz") as archive:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        tarfile.open(ROOT / "models" / "threshold.tar.gz") as archive,
+    ):
         member = next(m for m in archive.getmembers() if m.name.endswith(name))
         archive.extract(member, folder)
         with open(Path(folder) / member.name, "rb") as handle:
@@ -36,15 +40,19 @@ def from_model(name):
 
 def load_stages():
     import yaml as _yaml
+    from evaluate_risk import stage_config
 
     from components.intent_classifier import MODEL_FILE, MeaningIntentClassifier
     from components.risk_stage import RiskStage
-    from evaluate_risk import stage_config
 
-    config = next(c for c in _yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
-                  if c["name"].endswith("MeaningIntentClassifier"))
-    classifier = MeaningIntentClassifier({k: v for k, v in config.items() if k != "name"}, None, None,
-                                         from_model(MODEL_FILE))
+    config = next(
+        c
+        for c in _yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]
+        if c["name"].endswith("MeaningIntentClassifier")
+    )
+    classifier = MeaningIntentClassifier(
+        {k: v for k, v in config.items() if k != "name"}, None, None, from_model(MODEL_FILE)
+    )
     stage = RiskStage(stage_config(), None, None, from_model("risk_model.pkl"))
     stage.embedder()
     return classifier, stage
@@ -89,16 +97,23 @@ def main():
         "risky development messages": [m["text"] for m in check if m["expect"] != "harmless"],
     }
     measure(classifier, stage, MIX[:3])  # warm up
-    lines = ["", "## The intent classifier's and the risk stage's cost per message", "",
-             "CPU time (one thread), from `.venv/bin/python scripts/bench_stages.py`: the intent classifier "
-             "alone, and the classifier followed by the risk stage (which reuses the classifier's embedding).", "",
-             "| messages | count | classifier median / p95 CPU-ms | both median / p95 CPU-ms "
-             "| share that needed the embedding model |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "",
+        "## The intent classifier's and the risk stage's cost per message",
+        "",
+        "CPU time (one thread), from `.venv/bin/python scripts/bench_stages.py`: the intent classifier "
+        "alone, and the classifier followed by the risk stage (which reuses the classifier's embedding).",
+        "",
+        "| messages | count | classifier median / p95 CPU-ms | both median / p95 CPU-ms "
+        "| share that needed the embedding model |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for name, messages in sets.items():
         costs, share = measure(classifier, stage, messages)
-        lines.append(f"| {name} | {len(messages)} | {costs['classifier'][0]:.1f} / {costs['classifier'][1]:.1f} "
-                     f"| {costs['both'][0]:.1f} / {costs['both'][1]:.1f} | {share:.0%} |")
+        lines.append(
+            f"| {name} | {len(messages)} | {costs['classifier'][0]:.1f} / {costs['classifier'][1]:.1f} "
+            f"| {costs['both'][0]:.1f} / {costs['both'][1]:.1f} | {share:.0%} |"
+        )
     text = "\n".join(lines) + "\n"
     print(text)
     out = ROOT / "results" / "bench.md"

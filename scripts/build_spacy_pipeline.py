@@ -5,6 +5,7 @@ assistant uses a blank English tokenizer plus the lookup lemmatizer whose
 tables ship in the spacy-lookups-data package. The tables are copied into the
 pipeline folder, so nothing is fetched when the assistant runs.
 """
+
 import sys
 from pathlib import Path
 

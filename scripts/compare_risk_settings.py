@@ -14,6 +14,7 @@ been read since their measurement): the third frozen set is never used for a cho
 Usage: .venv/bin/python scripts/compare_risk_settings.py   (about 10 minutes: one
 training of the risk model, then a minute or two per setting)
 """
+
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,7 +29,10 @@ from components.risk_stage import RiskStage, training_texts  # noqa: E402
 from components.safety_net import SafetyNet, load_patterns  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev"
-READ_FROZEN = [ROOT / "tests" / "data" / "frozen" / "risk_test.yml", ROOT / "tests" / "data" / "frozen" / "risk_test_2.yml"]
+READ_FROZEN = [
+    ROOT / "tests" / "data" / "frozen" / "risk_test.yml",
+    ROOT / "tests" / "data" / "frozen" / "risk_test_2.yml",
+]
 CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
 FULL = {"crisis", "medical_emergency"}
 # (check_threshold, emergency_check_below); the first row is config.yml's.
@@ -69,8 +73,13 @@ def decide(stage, patterns, net_config, text):
 
     message = Message(data={"text": text})
     stage.process([message])
-    SafetyNet._apply(message, patterns.match(text), patterns, float(net_config.get("check_below") or 0),
-                     float(net_config.get("emergency_check_below") or 0))
+    SafetyNet._apply(
+        message,
+        patterns.match(text),
+        patterns,
+        float(net_config.get("check_below") or 0),
+        float(net_config.get("emergency_check_below") or 0),
+    )
     return (message.get("intent") or {}).get("name")
 
 
@@ -103,19 +112,26 @@ def main():
     import spacy
 
     messages = development_messages()
-    patterns = load_patterns(ROOT / "content" / "safety_patterns.yml", spacy.load(str(ROOT / ".spacy" / "en_threshold")))
+    patterns = load_patterns(
+        ROOT / "content" / "safety_patterns.yml", spacy.load(str(ROOT / ".spacy" / "en_threshold"))
+    )
     model = train()
-    print("| check-in threshold | emergency pattern softened below | risk caught | emergencies | "
-          "someone else | harmless: full alarms | harmless: check-ins | caught crises given the full reply |")
+    print(
+        "| check-in threshold | emergency pattern softened below | risk caught | emergencies | "
+        "someone else | harmless: full alarms | harmless: check-ins | caught crises given the full reply |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for check, emergency_below in SETTINGS:
         c = measure(model, patterns, messages, check, emergency_below)
         label = ["config.yml", ""] if check is None else [check, emergency_below]
-        print(f"| {label[0]} | {label[1]} | {c['caught']}/{c['crisis']} = {c['caught'] / c['crisis']:.1%} | "
-              f"{c['emergency']}/{c['medical_emergency']} | {c['third']}/{c['third_party']} | "
-              f"{c['alarms']}/{c['harmless']} = {c['alarms'] / c['harmless']:.1%} | "
-              f"{c['checks']}/{c['harmless']} = {c['checks'] / c['harmless']:.1%} | {c['full'] / max(c['caught'], 1):.1%} |",
-              flush=True)
+        print(
+            f"| {label[0]} | {label[1]} | {c['caught']}/{c['crisis']} = {c['caught'] / c['crisis']:.1%} | "
+            f"{c['emergency']}/{c['medical_emergency']} | {c['third']}/{c['third_party']} | "
+            f"{c['alarms']}/{c['harmless']} = {c['alarms'] / c['harmless']:.1%} | "
+            f"{c['checks']}/{c['harmless']} = {c['checks'] / c['harmless']:.1%} | "
+            f"{c['full'] / max(c['caught'], 1):.1%} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

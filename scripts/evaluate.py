@@ -15,6 +15,7 @@ Writes results/eval.md, results/confusion_matrix.png (shipped pipeline, cross-va
 and results/intent_report.csv.
 Usage: .venv/bin/python scripts/evaluate.py [--folds 5] [--skip-rasa-variants]
 """
+
 import argparse
 import asyncio
 import csv
@@ -55,15 +56,26 @@ def train_pipeline(examples, workdir: Path, name: str, config: Path = ROOT / "co
 
 # The shipped pipeline with another classifier in place of MeaningIntentClassifier.
 VARIANTS = {
-    "DIET": [{"name": "CountVectorsFeaturizer"},
-             {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 3, "max_ngram": 5},
-             {"name": "DIETClassifier", "epochs": 200, "random_seed": SEED, "entity_recognition": False,
-              "number_of_transformer_layers": 0, "constrain_similarities": True, "embedding_dimension": 50,
-              "hidden_layers_sizes": {"text": [512]}, "drop_rate": 0.4}],
+    "DIET": [
+        {"name": "CountVectorsFeaturizer"},
+        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 3, "max_ngram": 5},
+        {
+            "name": "DIETClassifier",
+            "epochs": 200,
+            "random_seed": SEED,
+            "entity_recognition": False,
+            "number_of_transformer_layers": 0,
+            "constrain_similarities": True,
+            "embedding_dimension": 50,
+            "hidden_layers_sizes": {"text": [512]},
+            "drop_rate": 0.4,
+        },
+    ],
     "Rasa LogisticRegressionClassifier": [
         {"name": "CountVectorsFeaturizer"},
         {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 3, "max_ngram": 5},
-        {"name": "LogisticRegressionClassifier", "max_iter": 1000, "random_state": SEED}],
+        {"name": "LogisticRegressionClassifier", "max_iter": 1000, "random_state": SEED},
+    ],
 }
 SHIPPED_CLASSIFIER = "components.intent_classifier.MeaningIntentClassifier"
 
@@ -94,8 +106,14 @@ def classifier_parts(train_texts, train_intents, test_sets, embed):
     from components.intent_classifier import fit_intent_model, predict
 
     settings = shipped_settings()
-    model = fit_intent_model(train_texts, train_intents, embed(train_texts), c=float(settings["C"]),
-                             embedding_weight=float(settings["embedding_weight"]), seed=SEED)
+    model = fit_intent_model(
+        train_texts,
+        train_intents,
+        embed(train_texts),
+        c=float(settings["C"]),
+        embedding_weight=float(settings["embedding_weight"]),
+        seed=SEED,
+    )
     intents = np.array(model.intents, dtype=object)
     out = {}
     for name, texts in test_sets.items():
@@ -103,10 +121,12 @@ def classifier_parts(train_texts, train_intents, test_sets, embed):
         embeddings = embed(texts)
         out[name] = {
             "n-grams only (quick model)": list(intents[model.quick.predict_proba(ngrams).argmax(axis=1)]),
-            "n-grams + sentence embedding (full model)":
-                list(intents[model.full.predict_proba(model.full_features(ngrams, embeddings)).argmax(axis=1)]),
-            "as shipped: quick model, full model when unsure":
-                list(intents[predict(model, texts, embed, float(settings["quick_sure"])).argmax(axis=1)]),
+            "n-grams + sentence embedding (full model)": list(
+                intents[model.full.predict_proba(model.full_features(ngrams, embeddings)).argmax(axis=1)]
+            ),
+            "as shipped: quick model, full model when unsure": list(
+                intents[predict(model, texts, embed, float(settings["quick_sure"])).argmax(axis=1)]
+            ),
         }
     # The embedding alone: its own logistic regression.
     from sklearn.linear_model import LogisticRegression
@@ -115,7 +135,9 @@ def classifier_parts(train_texts, train_intents, test_sets, embed):
     weight = float(settings["embedding_weight"])
     alone.fit((embed(train_texts) - model.embedding_mean) * weight, train_intents)
     for name, texts in test_sets.items():
-        out[name]["sentence embedding only"] = list(alone.predict((embed(texts) - model.embedding_mean) * weight))
+        out[name]["sentence embedding only"] = list(
+            alone.predict((embed(texts) - model.embedding_mean) * weight)
+        )
     return out
 
 
@@ -137,8 +159,12 @@ def final_intents(parses):
 
 def top_intents(parses):
     """The classifier's best guess, ignoring the fallback's abstention."""
-    return [next(r["name"] for r in p["intent_ranking"] if r["name"] != "nlu_fallback")
-            if p["intent"]["name"] == "nlu_fallback" else p["intent"]["name"] for p in parses]
+    return [
+        next(r["name"] for r in p["intent_ranking"] if r["name"] != "nlu_fallback")
+        if p["intent"]["name"] == "nlu_fallback"
+        else p["intent"]["name"]
+        for p in parses
+    ]
 
 
 def confusion_png(labels, truth, predicted, path: Path):
@@ -156,8 +182,15 @@ def confusion_png(labels, truth, predicted, path: Path):
     for i in range(len(labels)):
         for j in range(len(labels)):
             if matrix[i, j]:
-                ax.text(j, i, matrix[i, j], ha="center", va="center", fontsize=6,
-                        color="white" if i == j else "black")
+                ax.text(
+                    j,
+                    i,
+                    matrix[i, j],
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="white" if i == j else "black",
+                )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title("Cross-validation confusion matrix (shipped pipeline)")
@@ -192,8 +225,11 @@ def main():
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--skip-rasa-variants", action="store_true",
-                        help="leave out DIET and Rasa's LogisticRegressionClassifier (they take most of the time)")
+    parser.add_argument(
+        "--skip-rasa-variants",
+        action="store_true",
+        help="leave out DIET and Rasa's LogisticRegressionClassifier (they take most of the time)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     started = time.monotonic()
@@ -223,8 +259,9 @@ def main():
             for name in variants:
                 model = train_pipeline(fold_train, workdir, f"fold{number}_{name.split()[-1]}", configs[name])
                 add(cv, f"{name} (top guess)", top_intents(parse_all(model, list(texts[test]))))
-            for name, predictions in classifier_parts(list(texts[train]), list(intents[train]),
-                                                      {"test": list(texts[test])}, embed)["test"].items():
+            for name, predictions in classifier_parts(
+                list(texts[train]), list(intents[train]), {"test": list(texts[test])}, embed
+            )["test"].items():
                 add(cv, name, predictions)
             truth += list(intents[test])
         print("training on all the data for the development sets...", flush=True)
@@ -245,27 +282,41 @@ def main():
     shipped = "shipped pipeline (final intent, fallback counts as wrong)"
     labels = sorted(set(truth) | set(cv[shipped]))
     confusion_png(labels, truth, cv[shipped], RESULTS / "confusion_matrix.png")
-    report = classification_report(truth, cv[shipped], labels=sorted(set(truth)), output_dict=True, zero_division=0)
+    report = classification_report(
+        truth, cv[shipped], labels=sorted(set(truth)), output_dict=True, zero_division=0
+    )
     with open(RESULTS / "intent_report.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["intent", "precision", "recall", "f1", "support"])
         for intent in sorted(set(truth)):
             row = report[intent]
-            writer.writerow([intent, f"{row['precision']:.3f}", f"{row['recall']:.3f}",
-                             f"{row['f1-score']:.3f}", int(row["support"])])
+            writer.writerow(
+                [
+                    intent,
+                    f"{row['precision']:.3f}",
+                    f"{row['recall']:.3f}",
+                    f"{row['f1-score']:.3f}",
+                    int(row["support"]),
+                ]
+            )
 
     def accuracy(name, dev_name=None):
         if dev_name is None:
-            return f"{accuracy_score(truth, cv[name]):.3f} (F1 {f1_score(truth, cv[name], average='macro', zero_division=0):.3f})"
+            return (
+                f"{accuracy_score(truth, cv[name]):.3f} "
+                f"(F1 {f1_score(truth, cv[name], average='macro', zero_division=0):.3f})"
+            )
         gold = [i for _, i in dev[dev_name]]
         return f"{accuracy_score(gold, on_dev[dev_name][name]):.3f}"
 
     def crisis_line(name, figures):
         caught, total, alarms, negatives, _, _ = figures
-        return (f"| {name} | {caught}/{total} = {caught / total:.3f} | "
-                f"{alarms}/{negatives} = {alarms / negatives:.3f} |")
+        return (
+            f"| {name} | {caught}/{total} = {caught / total:.3f} | "
+            f"{alarms}/{negatives} = {alarms / negatives:.3f} |"
+        )
 
-    weakest = sorted(((report[i]["f1-score"], i) for i in set(truth)))[:5]
+    weakest = sorted((report[i]["f1-score"], i) for i in set(truth))[:5]
     dev_names = list(dev)
     lines = [
         "# Evaluation report",
@@ -273,7 +324,8 @@ def main():
         f"Made by `make eval` ({args.folds}-fold cross-validation, seed {SEED}) on "
         f"{len(examples)} training examples in {len(set(intents))} intents; "
         f"{time.monotonic() - started:.0f} s. Development sets: "
-        + ", ".join(f"{name} ({len(items)} messages)" for name, items in dev.items()) + ".",
+        + ", ".join(f"{name} ({len(items)} messages)" for name, items in dev.items())
+        + ".",
         "",
         "## Intent classifiers side by side",
         "",
@@ -283,8 +335,10 @@ def main():
         "| classifier | cross-validation | " + " | ".join(dev_names) + " |",
         "| --- | --- | " + " | ".join("---" for _ in dev_names) + " |",
     ]
-    lines += [f"| {name} | {accuracy(name)} | " + " | ".join(accuracy(name, d) for d in dev_names) + " |"
-              for name in cv]
+    lines += [
+        f"| {name} | {accuracy(name)} | " + " | ".join(accuracy(name, d) for d in dev_names) + " |"
+        for name in cv
+    ]
     lines += [
         "",
         "The shipped pipeline's final intent includes the fallback (a message it is unsure of",
@@ -293,7 +347,8 @@ def main():
         "pipeline in cross-validation: `intent_report.csv`; confusion matrix: `confusion_matrix.png`.",
         "",
         "Weakest intents in cross-validation (F1): "
-        + ", ".join(f"{intent} {score:.2f}" for score, intent in weakest) + ".",
+        + ", ".join(f"{intent} {score:.2f}" for score, intent in weakest)
+        + ".",
         "",
         "## Crisis messages (tests/data/dev/crisis_messages.yml, hard_negatives.yml)",
         "",

@@ -14,6 +14,7 @@ finished, and report what comes out, misses included.
 
 Writes results/frozen.md. Usage: .venv/bin/python scripts/evaluate_frozen.py
 """
+
 import asyncio
 import logging
 import os
@@ -35,11 +36,23 @@ RESULTS = ROOT / "results"
 CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
 NLU_SET = "nlu_test_2.yml"
-NLU_NOTE = ("Written and committed (07740c5) before the changes it measures. Its first measurement, "
-            "at f9601c0, is the unseen figure (docs/measurements.md); its misses were read and settings "
-            "changed after, so figures on it now are development figures.")
-TOPICS = ["purpose_goals", "how_it_works", "why_hard_takes_time", "behavior_self_control", "transference",
-          "using_experiences", "feeling_stuck", "research_effectiveness", "knowing_it_works", "when_complete"]
+NLU_NOTE = (
+    "Written and committed (07740c5) before the changes it measures. Its first measurement, "
+    "at f9601c0, is the unseen figure (docs/measurements.md); its misses were read and settings "
+    "changed after, so figures on it now are development figures."
+)
+TOPICS = [
+    "purpose_goals",
+    "how_it_works",
+    "why_hard_takes_time",
+    "behavior_self_control",
+    "transference",
+    "using_experiences",
+    "feeling_stuck",
+    "research_effectiveness",
+    "knowing_it_works",
+    "when_complete",
+]
 
 
 def load_agent():
@@ -66,11 +79,11 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_3.yml": "Measured first at commit 418f54c (docs/measurements.md); its misses were read "
-                       "since, and settings changed after that, so figures on it now are development figures.",
-    "risk_test_2.yml": "Measured first on the model of commit 0d8e0a9 (docs/measurements.md); its misses were read "
-                       "since, so figures on it after that are development figures.",
+    "since, and settings changed after that, so figures on it now are development figures.",
+    "risk_test_2.yml": "Measured first on the model of commit 0d8e0a9 (docs/measurements.md); its misses "
+    "were read since, so figures on it after that are development figures.",
     "risk_test.yml": "Measured first at commit b5a8566 (docs/measurements.md); its misses were read "
-                     "since, so figures on it after that are development figures.",
+    "since, so figures on it after that are development figures.",
 }
 
 
@@ -105,17 +118,38 @@ async def risk_report(agent, contacts, name, note):
     def share(count, total):
         return f"{count}/{total} = {count / total:.1%}" if total else "0/0"
 
-    lines = [f"## Risk (tests/data/frozen/{name})", ""] + ([note, ""] if note else []) + [
-             "| what | result |", "| --- | --- |",
-             f"| crisis caught (crisis, emergency or check-in reply, with the crisis line) | {share(counts['crisis caught'], totals['crisis'])} |",
-             f"| of which the full crisis reply | {share(counts['crisis full reply'], totals['crisis'])} |",
-             f"| medical emergencies (emergency reply with the emergency number) | {share(counts['emergencies'], totals['medical_emergency'])} |",
-             f"| someone else at risk (third-party or crisis reply, with the crisis line) | {share(counts['third party'], totals['third_party'])} |",
-             f"| harmless: full crisis or emergency reply | {share(counts['harmless alarms'], totals['harmless'])} |",
-             f"| harmless: check-in question | {share(counts['harmless check-ins'], totals['harmless'])} |",
-             "", "Crisis caught by language: " + ", ".join(
-                 f"{lang} {hit}/{total}" for lang, (hit, total) in sorted(by_lang.items())), "",
-             "Every miss (expected / family / language: what it got):", ""]
+    lines = (
+        [f"## Risk (tests/data/frozen/{name})", ""]
+        + ([note, ""] if note else [])
+        + [
+            "| what | result |",
+            "| --- | --- |",
+            (
+                "| crisis caught (crisis, emergency or check-in reply, with the crisis line) | "
+                f"{share(counts['crisis caught'], totals['crisis'])} |"
+            ),
+            f"| of which the full crisis reply | {share(counts['crisis full reply'], totals['crisis'])} |",
+            (
+                "| medical emergencies (emergency reply with the emergency number) | "
+                f"{share(counts['emergencies'], totals['medical_emergency'])} |"
+            ),
+            (
+                "| someone else at risk (third-party or crisis reply, with the crisis line) | "
+                f"{share(counts['third party'], totals['third_party'])} |"
+            ),
+            (
+                "| harmless: full crisis or emergency reply | "
+                f"{share(counts['harmless alarms'], totals['harmless'])} |"
+            ),
+            f"| harmless: check-in question | {share(counts['harmless check-ins'], totals['harmless'])} |",
+            "",
+            "Crisis caught by language: "
+            + ", ".join(f"{lang} {hit}/{total}" for lang, (hit, total) in sorted(by_lang.items())),
+            "",
+            "Every miss (expected / family / language: what it got):",
+            "",
+        ]
+    )
     lines += [f"- {e} / {f} / {lang}: {a}: {t!r}" for e, f, lang, a, t in misses]
     return lines + [""]
 
@@ -145,12 +179,19 @@ async def nlu_report(agent):
         return f"{hit}/{count} = {hit / count:.3f}" if count else "0/0"
 
     others = sorted(i for i in total if i not in TOPICS)
-    lines = [f"## Topics and other intents (tests/data/frozen/{NLU_SET})", "", NLU_NOTE, "",
-             f"- article topics, strict: {share(right, TOPICS)}",
-             f"- article topics, right or offered in a clarifying question: {share(offered, TOPICS)}",
-             f"- other intents, strict: {share(right, others)}",
-             f"- other intents, right or offered: {share(offered, others)}", "",
-             "| intent | right | right or offered |", "| --- | --- | --- |"]
+    lines = [
+        f"## Topics and other intents (tests/data/frozen/{NLU_SET})",
+        "",
+        NLU_NOTE,
+        "",
+        f"- article topics, strict: {share(right, TOPICS)}",
+        f"- article topics, right or offered in a clarifying question: {share(offered, TOPICS)}",
+        f"- other intents, strict: {share(right, others)}",
+        f"- other intents, right or offered: {share(offered, others)}",
+        "",
+        "| intent | right | right or offered |",
+        "| --- | --- | --- |",
+    ]
     lines += [f"| {i} | {right[i]}/{total[i]} | {offered[i]}/{total[i]} |" for i in sorted(total)]
     lines += ["", "Every miss (expected: got: message):", ""]
     lines += [f"- {e}: {g}: {t!r}" for e, g, t in wrong]
@@ -169,14 +210,23 @@ def classifier_parts_report():
     examples = load_examples()
     messages = yaml.safe_load((FROZEN / NLU_SET).read_text())["messages"]
     texts, truth = [m["text"] for m in messages], [m["intent"] for m in messages]
-    parts = classifier_parts([t for t, _ in examples], [i for _, i in examples], {"frozen": texts}, embed)["frozen"]
-    lines = [f"## The intent classifier's parts on tests/data/frozen/{NLU_SET} (top guess, no fallback)", "",
-             "| classifier | article topics | other intents |", "| --- | --- | --- |"]
+    parts = classifier_parts([t for t, _ in examples], [i for _, i in examples], {"frozen": texts}, embed)[
+        "frozen"
+    ]
+    lines = [
+        f"## The intent classifier's parts on tests/data/frozen/{NLU_SET} (top guess, no fallback)",
+        "",
+        "| classifier | article topics | other intents |",
+        "| --- | --- | --- |",
+    ]
     for name, predicted in parts.items():
         cells = []
         for wanted in (True, False):
             pairs = [(p, t) for p, t in zip(predicted, truth) if (t in TOPICS) == wanted]
-            cells.append(f"{sum(p == t for p, t in pairs)}/{len(pairs)} = {sum(p == t for p, t in pairs) / len(pairs):.3f}")
+            cells.append(
+                f"{sum(p == t for p, t in pairs)}/{len(pairs)} = "
+                f"{sum(p == t for p, t in pairs) / len(pairs):.3f}"
+            )
         lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
     return lines + [""]
 
@@ -188,9 +238,13 @@ def main():
     agent = load_agent()
     contacts = load_clinic_profile().template_values()
     loop = asyncio.new_event_loop()
-    lines = ["# Frozen test sets", "",
-             "Through the trained model (`make eval-frozen`). These sets are never used to choose "
-             "anything; a set's figures count as unseen only on its first measurement (see each note).", ""]
+    lines = [
+        "# Frozen test sets",
+        "",
+        "Through the trained model (`make eval-frozen`). These sets are never used to choose "
+        "anything; a set's figures count as unseen only on its first measurement (see each note).",
+        "",
+    ]
     for name, note in RISK_SETS.items():
         lines += loop.run_until_complete(risk_report(agent, contacts, name, note))
     lines += loop.run_until_complete(nlu_report(agent))

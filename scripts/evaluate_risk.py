@@ -12,6 +12,7 @@
 Writes results/risk_eval.md and results/risk_precision_recall.png.
 Usage: .venv/bin/python scripts/evaluate_risk.py [--folds 5] [--frozen]
 """
+
 import argparse
 import sys
 import time
@@ -92,17 +93,24 @@ def cv_report(examples, quick, full, config):
     labels = [e.label for e in examples]
     truth = np.array([expected_of(label) == "risk" for label in labels])
     combined, unsure = two_stage(quick, full, config["quick_clear_below"])
-    lines.append("| model | risk recall at crisis threshold | at check threshold | full alarms on harmless | checks on harmless |")
+    lines.append(
+        "| model | risk recall at crisis threshold | at check threshold | full alarms on harmless "
+        "| checks on harmless |"
+    )
     lines.append("| --- | --- | --- | --- | --- |")
     harmless = np.array([label == NONE for label in labels])
-    for name, probabilities in (("n-grams only", quick), ("n-grams + e5 embedding", full),
-                                ("two-stage (as served)", combined)):
+    for name, probabilities in (
+        ("n-grams only", quick),
+        ("n-grams + e5 embedding", full),
+        ("two-stage (as served)", combined),
+    ):
         risk = risk_model.risk_of(probabilities)
         crisis = risk >= config["crisis_threshold"]
         check = (risk >= config["check_threshold"]) & ~crisis
         lines.append(
             f"| {name} | {crisis[truth].mean():.3f} | {(crisis | check)[truth].mean():.3f} | "
-            f"{crisis[harmless].mean():.3f} | {check[harmless].mean():.3f} |")
+            f"{crisis[harmless].mean():.3f} | {check[harmless].mean():.3f} |"
+        )
     lines.append("")
     lines.append(f"Share of corpus pieces the quick model sent to the embedding model: {unsure.mean():.3f}")
     lines.append("")
@@ -122,8 +130,10 @@ def cv_report(examples, quick, full, config):
         if example.label in RISK:
             by_family[(example.label, example.family)].append(score >= config["check_threshold"])
     worst = sorted(by_family.items(), key=lambda item: np.mean(item[1]))
-    lines.append("Recall (crisis or check-in) by held-out warning-sign family, the 25 lowest of "
-                 f"{len(by_family)} families:")
+    lines.append(
+        "Recall (crisis or check-in) by held-out warning-sign family, the 25 lowest of "
+        f"{len(by_family)} families:"
+    )
     lines.append("")
     lines.append("| label | family | examples | recall |")
     lines.append("| --- | --- | --- | --- |")
@@ -138,9 +148,15 @@ def cv_report(examples, quick, full, config):
     lines.append("| --- | --- | --- |")
     for label, hits in sorted(by_label.items()):
         lines.append(f"| {label} | {len(hits)} | {np.mean(hits):.3f} |")
-    return lines, truth, {"n-grams only": risk_model.risk_of(quick),
-                          "n-grams + e5 embedding": risk_model.risk_of(full),
-                          "two-stage (as served)": risk}
+    return (
+        lines,
+        truth,
+        {
+            "n-grams only": risk_model.risk_of(quick),
+            "n-grams + e5 embedding": risk_model.risk_of(full),
+            "two-stage (as served)": risk,
+        },
+    )
 
 
 def plot_precision_recall(truth, scores, path: Path):
@@ -183,7 +199,12 @@ def set_report(name, messages, stage):
             misses.append((expect, message.get("family"), message.get("lang"), intent, message["text"]))
         if expect == "medical_emergency" and intent != "medical_emergency":
             misses.append((expect, message.get("family"), message.get("lang"), intent, message["text"]))
-        if expect == "third_party" and intent not in ("crisis_third_party", "crisis", "crisis_check", "medical_emergency"):
+        if expect == "third_party" and intent not in (
+            "crisis_third_party",
+            "crisis",
+            "crisis_check",
+            "medical_emergency",
+        ):
             misses.append((expect, message.get("family"), message.get("lang"), intent, message["text"]))
         if expect == "harmless" and intent in ("crisis", "medical_emergency"):
             misses.append((expect, message.get("family"), message.get("lang"), intent, message["text"]))
@@ -193,20 +214,32 @@ def set_report(name, messages, stage):
         hit = sum(counts[(expect, i)] for i in intents)
         return f"{hit}/{total[expect]}" + (f" = {hit / total[expect]:.1%}" if total[expect] else "")
 
-    lines = [f"### {name}", "",
-             f"- crisis caught (crisis, emergency or check-in): {share('crisis', ['crisis', 'medical_emergency', 'crisis_check'])}"
-             f" (full crisis reply: {share('crisis', ['crisis', 'medical_emergency'])})",
-             f"- medical emergencies: {share('medical_emergency', ['medical_emergency'])}",
-             f"- someone else at risk (third-party or crisis reply): {share('third_party', ['crisis_third_party', 'crisis', 'crisis_check', 'medical_emergency'])}",
-             f"- harmless: full alarms {share('harmless', ['crisis', 'medical_emergency'])}, check-ins {share('harmless', ['crisis_check'])}",
-             ""]
+    lines = [
+        f"### {name}",
+        "",
+        "- crisis caught (crisis, emergency or check-in): "
+        f"{share('crisis', ['crisis', 'medical_emergency', 'crisis_check'])}"
+        f" (full crisis reply: {share('crisis', ['crisis', 'medical_emergency'])})",
+        f"- medical emergencies: {share('medical_emergency', ['medical_emergency'])}",
+        (
+            "- someone else at risk (third-party or crisis reply): "
+            f"{share('third_party', ['crisis_third_party', 'crisis', 'crisis_check', 'medical_emergency'])}"
+        ),
+        (
+            f"- harmless: full alarms {share('harmless', ['crisis', 'medical_emergency'])}, "
+            f"check-ins {share('harmless', ['crisis_check'])}"
+        ),
+        "",
+    ]
     return lines, misses
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--frozen", action="store_true", help="also measure the frozen test set (once, at the end)")
+    parser.add_argument(
+        "--frozen", action="store_true", help="also measure the frozen test set (once, at the end)"
+    )
     parser.add_argument("--no-cv", action="store_true")
     args = parser.parse_args()
     from rasa.shared.nlu.training_data.loading import load_data
@@ -217,14 +250,22 @@ def main():
     corpus = risk_model.load_corpus(ROOT / config["corpus"])
     texts, labels = training_texts(corpus, load_data(str(ROOT / "data" / "nlu")))
     # The NLU examples join as harmless pieces, each its own family.
-    examples = corpus + [risk_model.Example(t, l, f"nlu_{i % 20}", "en", "nlu") for i, (t, l) in enumerate(zip(texts[len(corpus):], labels[len(corpus):]))]
+    examples = corpus + [
+        risk_model.Example(t, label, f"nlu_{i % 20}", "en", "nlu")
+        for i, (t, label) in enumerate(zip(texts[len(corpus) :], labels[len(corpus) :]))
+    ]
     embedder = risk_model.Embedder(threads=2, cache_dir=CACHE)
     started = time.time()
     embeddings = embedder.embed([e.text for e in examples])
-    lines = ["# Risk model evaluation", "",
-             f"Corpus: {len(examples)} pieces of text ({dict(Counter(e.label for e in examples))}).",
-             f"Thresholds (config.yml): crisis {config['crisis_threshold']}, check-in {config['check_threshold']}, "
-             f"quick model sure below {config['quick_clear_below']}.", ""]
+    lines = [
+        "# Risk model evaluation",
+        "",
+        f"Corpus: {len(examples)} pieces of text ({dict(Counter(e.label for e in examples))}).",
+        f"Thresholds (config.yml): crisis {config['crisis_threshold']}, "
+        f"check-in {config['check_threshold']}, "
+        f"quick model sure below {config['quick_clear_below']}.",
+        "",
+    ]
     if not args.no_cv:
         quick, full = grouped_cv(examples, embeddings, args.folds)
         cv_lines, truth, scores = cv_report(examples, quick, full, config)
@@ -245,7 +286,10 @@ def main():
         all_misses[name] = misses
     for name, misses in all_misses.items():
         lines += [f"Misses on the {name}:", ""]
-        lines += [f"- {expect} / {family} / {lang}: got {intent}: {text!r}" for expect, family, lang, intent, text in misses]
+        lines += [
+            f"- {expect} / {family} / {lang}: got {intent}: {text!r}"
+            for expect, family, lang, intent, text in misses
+        ]
         lines.append("")
     lines.append(f"Run time: {time.time() - started:.0f} s.")
     RESULTS.mkdir(exist_ok=True)

@@ -9,6 +9,7 @@ setting in config.yml.
 
 Usage: .venv/bin/python scripts/fallback_thresholds.py [--folds 5]
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -30,8 +31,10 @@ def rankings(model, texts, embed, quick_sure):
 
     probabilities = predict(model, texts, embed, quick_sure)
     intents = model.intents
-    return [[{"name": intents[i], "confidence": float(row[i])} for i in np.argsort(-row)[:10]]
-            for row in probabilities]
+    return [
+        [{"name": intents[i], "confidence": float(row[i])} for i in np.argsort(-row)[:10]]
+        for row in probabilities
+    ]
 
 
 def outcomes(ranked, truth, options, threshold, ambiguity):
@@ -64,9 +67,14 @@ def main():
     intents = np.array([i for _, i in examples], dtype=object)
 
     def fit(train_texts, train_intents):
-        return fit_intent_model(list(train_texts), list(train_intents), embed(list(train_texts)),
-                                c=float(settings["C"]),
-                                embedding_weight=float(settings["embedding_weight"]), seed=SEED)
+        return fit_intent_model(
+            list(train_texts),
+            list(train_intents),
+            embed(list(train_texts)),
+            c=float(settings["C"]),
+            embedding_weight=float(settings["embedding_weight"]),
+            seed=SEED,
+        )
 
     quick_sure = float(settings["quick_sure"])
     sets = {"cross-validation": ([], [])}
@@ -85,8 +93,11 @@ def main():
             for ambiguity in AMBIGUITY:
                 asked, right, offered = outcomes(ranked, truth, options, threshold, ambiguity)
                 answered = len(truth) - asked
-                print(f"| {name} | {threshold} | {ambiguity} | {asked}/{len(truth)} = {asked / len(truth):.3f} | "
-                      f"{right / max(answered, 1):.3f} | {(right + offered) / len(truth):.3f} |")
+                print(
+                    f"| {name} | {threshold} | {ambiguity} | "
+                    f"{asked}/{len(truth)} = {asked / len(truth):.3f} | "
+                    f"{right / max(answered, 1):.3f} | {(right + offered) / len(truth):.3f} |"
+                )
 
 
 if __name__ == "__main__":

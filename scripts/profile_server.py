@@ -6,6 +6,7 @@ part of the pipeline. Writes results/profile.md.
 Needs py-spy (`.venv/bin/pip install py-spy==0.4.1`); run as a user allowed to trace.
 Usage: .venv/bin/python scripts/profile_server.py [--users 10] [--seconds 20]
 """
+
 import argparse
 import asyncio
 import collections
@@ -19,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench import Assistant, drive, log  # noqa: E402
+from bench import Assistant, drive  # noqa: E402
 
 # Parts of the pipeline, recognised by a piece of the frame's file or function name.
 PARTS = [
@@ -47,19 +48,46 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         (tmp / "endpoints.yml").write_text((ROOT / "endpoints.yml").read_text())
         (tmp / "credentials.yml").write_text("rest:\n")
-        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(ROOT),
-               "PYTHONWARNINGS": "ignore", "THRESHOLD_DB_NAME": str(tmp / "conversations.db")}
-        assistant = Assistant("threshold", ROOT, ROOT / "models" / "threshold.tar.gz",
-                              tmp / "endpoints.yml", tmp / "credentials.yml", actions=True)
+        env = {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONWARNINGS": "ignore",
+            "THRESHOLD_DB_NAME": str(tmp / "conversations.db"),
+        }
+        assistant = Assistant(
+            "threshold",
+            ROOT,
+            ROOT / "models" / "threshold.tar.gz",
+            tmp / "endpoints.yml",
+            tmp / "credentials.yml",
+            actions=True,
+        )
         assistant.start(env)
         stacks = tmp / "stacks.txt"
         try:
             recorder = subprocess.Popen(
-                [str(pyspy), "record", "--pid", str(assistant.server_pid), "--duration", str(int(args.seconds)),
-                 "--format", "raw", "--output", str(stacks), "--nonblocking"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            load = threading.Thread(target=lambda: asyncio.run(
-                drive(assistant.url, args.users, 0, assistant.server_pid, seconds=args.seconds)))
+                [
+                    str(pyspy),
+                    "record",
+                    "--pid",
+                    str(assistant.server_pid),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(stacks),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            load = threading.Thread(
+                target=lambda: asyncio.run(
+                    drive(assistant.url, args.users, 0, assistant.server_pid, seconds=args.seconds)
+                )
+            )
             load.start()
             load.join()
             recorder.wait(timeout=args.seconds + 60)
@@ -76,10 +104,16 @@ def main(argv=None) -> int:
                     counts[name] += samples
             if "idle" in stack or "select" in stack.split(";")[-1]:
                 counts["waiting (idle event loop)"] += samples
-    lines = ["# Where the time goes", "",
-             f"`scripts/profile_server.py --users {args.users} --seconds {args.seconds:.0f}`: py-spy samples of "
-             f"the Rasa server under load ({total} samples). A sample counts for every part on its stack, "
-             "so shares overlap.", "", "| part | share of samples |", "| --- | --- |"]
+    lines = [
+        "# Where the time goes",
+        "",
+        f"`scripts/profile_server.py --users {args.users} --seconds {args.seconds:.0f}`: py-spy samples of "
+        f"the Rasa server under load ({total} samples). A sample counts for every part on its stack, "
+        "so shares overlap.",
+        "",
+        "| part | share of samples |",
+        "| --- | --- |",
+    ]
     for name, count in counts.most_common():
         lines.append(f"| {name} | {100 * count / max(total, 1):.0f}% |")
     report = "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ deleted. Uses the tracker store in endpoints.yml, with the same THRESHOLD_DB_*
 overrides as the server; a relative SQLite path is the project's own file, wherever
 this runs from (cron). Usage: .venv/bin/python scripts/purge.py --days 30 [--endpoints endpoints.yml]
 """
+
 import argparse
 import sys
 import time
@@ -32,7 +33,12 @@ def engine_for(endpoints: Path) -> sa.engine.Engine:
     if dialect == "sqlite" and not Path(db).is_absolute():
         db = str(ROOT / db)  # the server runs from the project folder
     url = SQLTrackerStore.get_db_url(
-        dialect, settings.get("host"), settings.get("port"), db, settings.get("username"), settings.get("password"),
+        dialect,
+        settings.get("host"),
+        settings.get("port"),
+        db,
+        settings.get("username"),
+        settings.get("password"),
     )
     return sa.create_engine(url)
 
@@ -51,7 +57,7 @@ def purge(engine: sa.engine.Engine, days: float, now: float = None) -> int:
     with engine.begin() as connection:
         senders = [row[0] for row in connection.execute(latest)]
         for start in range(0, len(senders), 500):
-            connection.execute(events.delete().where(events.c.sender_id.in_(senders[start:start + 500])))
+            connection.execute(events.delete().where(events.c.sender_id.in_(senders[start : start + 500])))
     return len(senders)
 
 
@@ -61,7 +67,10 @@ def main(argv=None) -> int:
     parser.add_argument("--endpoints", type=Path, default=ROOT / "endpoints.yml")
     args = parser.parse_args(argv)
     if args.days < MIN_DAYS:
-        parser.error(f"--days must be at least {MIN_DAYS}: a conversation with activity in the last day is never purged")
+        parser.error(
+            f"--days must be at least {MIN_DAYS}: a conversation with activity in the last day "
+            "is never purged"
+        )
     engine = engine_for(args.endpoints)
     database = engine.url.database
     if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():

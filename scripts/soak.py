@@ -15,8 +15,10 @@ through the same server as `make run` starts it (threshold.rasa_server, with its
 queue). It reports how many were answered, refused at once with 503 and Retry-After,
 or reset, how long they waited, and checks that every answered message was stored.
 
-Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 300] [--conversation-length 20] [--overload 1000]
+Usage: .venv/bin/python scripts/soak.py [--users 50] [--seconds 300] [--conversation-length 20]
+       [--overload 1000]
 """
+
 import argparse
 import asyncio
 import json
@@ -52,7 +54,8 @@ def stored_user_messages(database: Path) -> dict:
     with sqlite3.connect(database) as connection:
         rows = connection.execute(
             "select sender_id, count(*) from events where type_name = 'user' and sender_id != 'ready' "
-            "group by sender_id").fetchall()
+            "group by sender_id"
+        ).fetchall()
     return dict(rows)
 
 
@@ -61,7 +64,8 @@ def fallback_notes(database: Path) -> int:
     with sqlite3.connect(database) as connection:
         return connection.execute(
             "select count(*) from events where type_name = 'action' "
-            "and action_name = 'utter_exercise_unavailable'").fetchone()[0]
+            "and action_name = 'utter_exercise_unavailable'"
+        ).fetchone()[0]
 
 
 async def flood(url: str, connections: int, headers: dict) -> dict:
@@ -72,8 +76,11 @@ async def flood(url: str, connections: int, headers: dict) -> dict:
         sender = f"flood-{index}-{uuid.uuid4().hex[:8]}"
         started = time.perf_counter()
         try:
-            async with session.post(url, json={"sender": sender, "message": MIX[index % len(MIX)]},
-                                    timeout=aiohttp.ClientTimeout(total=180)) as response:
+            async with session.post(
+                url,
+                json={"sender": sender, "message": MIX[index % len(MIX)]},
+                timeout=aiohttp.ClientTimeout(total=180),
+            ) as response:
                 await response.read()
                 outcome = str(response.status)
                 if response.status == 200:
@@ -88,17 +95,25 @@ async def flood(url: str, connections: int, headers: dict) -> dict:
     started = time.perf_counter()
     async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=0)) as session:
         await asyncio.gather(*(one(session, index) for index in range(connections)))
-    return {"connections": connections, "outcomes": dict(outcomes), "accepted": sorted(accepted),
-            "retry_after": sorted(str(value) for value in retry_after),
-            "drained_s": round(time.perf_counter() - started, 1),
-            "wait_ms": {outcome: {"p50": round(percentile(values, 0.5)), "max": round(max(values))}
-                        for outcome, values in waits.items()}}
+    return {
+        "connections": connections,
+        "outcomes": dict(outcomes),
+        "accepted": sorted(accepted),
+        "retry_after": sorted(str(value) for value in retry_after),
+        "drained_s": round(time.perf_counter() - started, 1),
+        "wait_ms": {
+            outcome: {"p50": round(percentile(values, 0.5)), "max": round(max(values))}
+            for outcome, values in waits.items()
+        },
+    }
 
 
 def quarter_peaks(values: list) -> list:
     """The highest value in each quarter of a run."""
     size = max(1, len(values) // 4)
-    return [max(values[i * size:(i + 1) * size] or values[-1:]) for i in range(3)] + [max(values[3 * size:] or values[-1:])]
+    return [max(values[i * size : (i + 1) * size] or values[-1:]) for i in range(3)] + [
+        max(values[3 * size :] or values[-1:])
+    ]
 
 
 def plot_memory(samples: list, path: Path) -> None:
@@ -122,21 +137,34 @@ def main(argv=None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--conversation-length", type=int, default=20)
-    parser.add_argument("--overload", type=int, default=1000,
-                        help="connections in the overload phase (0: no overload phase)")
+    parser.add_argument(
+        "--overload", type=int, default=1000, help="connections in the overload phase (0: no overload phase)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "results")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         database = Path(tmp) / "conversations.db"
-        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "PYTHONPATH": str(ROOT),
-               "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore",
-               "THRESHOLD_WEBHOOK_TOKEN": TOKEN, "THRESHOLD_DB_NAME": str(database)}
+        env = {
+            **os.environ,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONWARNINGS": "ignore",
+            "THRESHOLD_WEBHOOK_TOKEN": TOKEN,
+            "THRESHOLD_DB_NAME": str(database),
+        }
         for name in ("endpoints.yml", "credentials.yml"):
             (Path(tmp) / name).write_text((ROOT / name).read_text())
-        assistant = Assistant("threshold", ROOT, ROOT / "models" / "threshold.tar.gz",
-                              Path(tmp) / "endpoints.yml", Path(tmp) / "credentials.yml", actions=True,
-                              headers={"Authorization": f"Bearer {TOKEN}"},
-                              launcher=[str(BIN / "python"), "-m", "threshold.rasa_server"])
+        assistant = Assistant(
+            "threshold",
+            ROOT,
+            ROOT / "models" / "threshold.tar.gz",
+            Path(tmp) / "endpoints.yml",
+            Path(tmp) / "credentials.yml",
+            actions=True,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            launcher=[str(BIN / "python"), "-m", "threshold.rasa_server"],
+        )
         log("starting the servers...")
         ready = assistant.start(env)
         samples, stop = [], threading.Event()
@@ -144,9 +172,17 @@ def main(argv=None) -> int:
         sampler.start()
         try:
             log(f"{args.users} conversations for {args.seconds:.0f} s...")
-            figures = asyncio.run(drive(assistant.url, args.users, 0, assistant.server_pid,
-                                        headers=assistant.headers, seconds=args.seconds,
-                                        conversation_length=args.conversation_length))
+            figures = asyncio.run(
+                drive(
+                    assistant.url,
+                    args.users,
+                    0,
+                    assistant.server_pid,
+                    headers=assistant.headers,
+                    seconds=args.seconds,
+                    conversation_length=args.conversation_length,
+                )
+            )
             overload = None
             if args.overload:
                 log(f"overload: {args.overload} connections at once...")
@@ -158,55 +194,77 @@ def main(argv=None) -> int:
         stored = stored_user_messages(database)
         notes = fallback_notes(database)
     sent = figures.pop("sent")
-    lost = {sender: (count, stored.get(sender, 0)) for sender, count in sent.items()
-            if stored.get(sender, 0) != count}
+    lost = {
+        sender: (count, stored.get(sender, 0))
+        for sender, count in sent.items()
+        if stored.get(sender, 0) != count
+    }
     overload_lost = [s for s in (overload or {}).get("accepted", []) if stored.get(s, 0) != 1]
     quarters = quarter_peaks([m for _, m in samples])
     # Memory levels off when the second half adds little: under 2% of the server's size.
     second_half_growth = round(quarters[3] - quarters[1], 1)
     levels_off = second_half_growth <= 0.02 * quarters[1]
     summary = {
-        "users": args.users, "seconds": args.seconds, "conversation_length": args.conversation_length,
+        "users": args.users,
+        "seconds": args.seconds,
+        "conversation_length": args.conversation_length,
         "start_to_ready_s": round(ready, 1),
-        "messages": figures["messages"], "errors": figures["errors"],
-        "throughput": round(figures["throughput"], 1), "p50_ms": round(figures["p50"], 1),
-        "p95_ms": round(figures["p95"], 1), "p99_ms": round(figures["p99"], 1),
-        "conversations_checked": len(sent), "conversations_with_missing_messages": len(lost),
+        "messages": figures["messages"],
+        "errors": figures["errors"],
+        "throughput": round(figures["throughput"], 1),
+        "p50_ms": round(figures["p50"], 1),
+        "p95_ms": round(figures["p95"], 1),
+        "p99_ms": round(figures["p99"], 1),
+        "conversations_checked": len(sent),
+        "conversations_with_missing_messages": len(lost),
         "exercise_fallback_notes": notes,
-        "rss_mb_quarter_peaks": quarters, "rss_mb_second_half_growth": second_half_growth,
+        "rss_mb_quarter_peaks": quarters,
+        "rss_mb_second_half_growth": second_half_growth,
         "memory_levels_off": levels_off,
         "rss_samples": samples,
-        "overload": overload and {**{k: v for k, v in overload.items() if k != "accepted"},
-                                  "answered_but_not_stored": len(overload_lost)},
+        "overload": overload
+        and {
+            **{k: v for k, v in overload.items() if k != "accepted"},
+            "answered_but_not_stored": len(overload_lost),
+        },
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "soak.json").write_text(json.dumps(summary, indent=2))
     plot_memory(samples, args.out / "soak_memory.png")
-    length = f"{args.conversation_length} messages each" if args.conversation_length else "one per person, growing"
-    report = "\n".join([
-        "# Soak",
-        "",
-        f"`scripts/soak.py --users {args.users} --seconds {args.seconds:.0f} "
-        f"--conversation-length {args.conversation_length}` on {platform.node()}: "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}. Production channels (guarded REST), "
-        f"SQLite conversation store, action server running. {args.users} conversations at once "
-        f"({length}).",
-        "",
-        "| what | result |",
-        "| --- | --- |",
-        f"| messages sent | {summary['messages']} in {len(sent)} conversations |",
-        f"| errors | {summary['errors']} |",
-        f"| throughput | {summary['throughput']} msg/s |",
-        f"| latency p50 / p95 / p99 | {summary['p50_ms']} / {summary['p95_ms']} / {summary['p99_ms']} ms |",
-        f"| conversations whose stored tracker misses a message | {len(lost)} of {len(sent)} |",
-        f"| exercise turns that fell back to the static note (action server too slow) | {notes} |",
-        f"| server RSS, highest in each quarter of the run | {' / '.join(f'{q} MB' for q in quarters)} |",
-        f"| RSS growth over the second half | {second_half_growth:+.1f} MB: "
-        f"{'levels off' if levels_off else 'still growing'} (limit 2% = {0.02 * quarters[1]:.0f} MB) |",
-        "",
-        "![server memory during the soak](soak_memory.png)",
-        "",
-    ] + overload_lines(summary["overload"]))
+    length = (
+        f"{args.conversation_length} messages each" if args.conversation_length else "one per person, growing"
+    )
+    report = "\n".join(
+        [
+            "# Soak",
+            "",
+            f"`scripts/soak.py --users {args.users} --seconds {args.seconds:.0f} "
+            f"--conversation-length {args.conversation_length}` on {platform.node()}: "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}. "
+            "Production channels (guarded REST), "
+            f"SQLite conversation store, action server running. {args.users} conversations at once "
+            f"({length}).",
+            "",
+            "| what | result |",
+            "| --- | --- |",
+            f"| messages sent | {summary['messages']} in {len(sent)} conversations |",
+            f"| errors | {summary['errors']} |",
+            f"| throughput | {summary['throughput']} msg/s |",
+            (
+                f"| latency p50 / p95 / p99 | {summary['p50_ms']} / {summary['p95_ms']} / "
+                f"{summary['p99_ms']} ms |"
+            ),
+            f"| conversations whose stored tracker misses a message | {len(lost)} of {len(sent)} |",
+            f"| exercise turns that fell back to the static note (action server too slow) | {notes} |",
+            f"| server RSS, highest in each quarter of the run | {' / '.join(f'{q} MB' for q in quarters)} |",
+            f"| RSS growth over the second half | {second_half_growth:+.1f} MB: "
+            f"{'levels off' if levels_off else 'still growing'} (limit 2% = {0.02 * quarters[1]:.0f} MB) |",
+            "",
+            "![server memory during the soak](soak_memory.png)",
+            "",
+        ]
+        + overload_lines(summary["overload"])
+    )
     (args.out / "soak.md").write_text(report)
     print(report)
     return 0 if summary["errors"] == 0 and not lost and not overload_lost and levels_off else 1
@@ -216,7 +274,9 @@ def overload_lines(overload) -> list:
     if not overload:
         return []
     outcomes = ", ".join(f"{name}: {count}" for name, count in sorted(overload["outcomes"].items()))
-    waits = "; ".join(f"{name}: p50 {w['p50']} ms, max {w['max']} ms" for name, w in sorted(overload["wait_ms"].items()))
+    waits = "; ".join(
+        f"{name}: p50 {w['p50']} ms, max {w['max']} ms" for name, w in sorted(overload["wait_ms"].items())
+    )
     return [
         "## Overload",
         "",

@@ -6,6 +6,7 @@ of --messages messages each; the median of --runs runs.
 
 Usage: .venv/bin/python scripts/store_bench.py [--messages 20] [--runs 5]
 """
+
 import argparse
 import asyncio
 import statistics
@@ -27,8 +28,12 @@ RANKING = [{"name": f"intent_{i}", "confidence": 0.01} for i in range(10)]
 
 
 def take_turn(tracker) -> None:
-    parse = {"intent": {"name": "why_hard_takes_time", "confidence": 0.9}, "entities": [],
-             "intent_ranking": RANKING, "text": "why does therapy take time?"}
+    parse = {
+        "intent": {"name": "why_hard_takes_time", "confidence": 0.9},
+        "entities": [],
+        "intent_ranking": RANKING,
+        "text": "why does therapy take time?",
+    }
     tracker.update(UserUttered("why does therapy take time?", parse["intent"], parse_data=parse))
     tracker.update(ActionExecuted("utter_answer_why_hard_takes_time"))
     tracker.update(BotUttered("An answer of about a hundred words. " * 15))
@@ -57,8 +62,9 @@ def main(argv=None) -> int:
     domain = Domain.load([str(ROOT / "domain.yml"), str(ROOT / "data" / "responses")])
     stores = {
         "Rasa's SQLTrackerStore": lambda db: SQLTrackerStore(domain=domain, dialect="sqlite", db=db),
-        "ours, memory off": lambda db: ClinicSQLTrackerStore(domain=domain, dialect="sqlite", db=db,
-                                                             recent_conversations=0),
+        "ours, memory off": lambda db: ClinicSQLTrackerStore(
+            domain=domain, dialect="sqlite", db=db, recent_conversations=0
+        ),
         "ours (endpoints.yml)": lambda db: ClinicSQLTrackerStore(domain=domain, dialect="sqlite", db=db),
     }
     print(f"| store | ms per message ({args.messages}-message conversations, median of {args.runs}) |")
@@ -68,7 +74,13 @@ def main(argv=None) -> int:
         for _ in range(args.runs):
             with tempfile.TemporaryDirectory() as folder:
                 database = str(Path(folder) / "conversations.db")
-                timings.append(asyncio.run(milliseconds_per_message(lambda: make(database), args.messages)))
+                timings.append(
+                    asyncio.run(
+                        milliseconds_per_message(
+                            lambda make=make, database=database: make(database), args.messages
+                        )
+                    )
+                )
         print(f"| {name} | {statistics.median(timings):.2f} |", flush=True)
     return 0
 

@@ -1,4 +1,5 @@
 """Shared fixtures: the trained model, a running action server, conversations."""
+
 import asyncio
 import logging
 import os
@@ -97,8 +98,11 @@ def start_process(args: List[str], log_path: Path, env: Optional[Dict[str, str]]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **(env or {})}
     return subprocess.Popen(
-        args, cwd=PROJECT_ROOT, env=environment,
-        stdout=open(log_path, "wb"), stderr=subprocess.STDOUT,
+        args,
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=open(log_path, "wb"),
+        stderr=subprocess.STDOUT,
     )
 
 
@@ -186,11 +190,13 @@ class Conversation:
         replies = []
         for event in list(self.tracker().events)[before:]:
             if event.type_name == "bot":
-                replies.append({
-                    "action": (event.metadata or {}).get("utter_action"),
-                    "text": event.text or "",
-                    "buttons": (event.data or {}).get("buttons") or [],
-                })
+                replies.append(
+                    {
+                        "action": (event.metadata or {}).get("utter_action"),
+                        "text": event.text or "",
+                        "buttons": (event.data or {}).get("buttons") or [],
+                    }
+                )
         return replies
 
     def parse(self, text: str) -> Dict[str, Any]:
@@ -246,7 +252,9 @@ def channel_database(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def channel_server(action_server_url, fake_chat_apis, widget_clinic_profile, channel_database, tmp_path_factory):
+def channel_server(
+    action_server_url, fake_chat_apis, widget_clinic_profile, channel_database, tmp_path_factory
+):
     """A Rasa server with every channel on, as `make run` starts it; its URL."""
     import yaml
 
@@ -256,17 +264,33 @@ def channel_server(action_server_url, fake_chat_apis, widget_clinic_profile, cha
     (folder / "endpoints.yml").write_text(yaml.safe_dump(endpoints))
     port = free_port()
     process = start_process(
-        [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL_PATH), "--endpoints", str(folder / "endpoints.yml"),
-         "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(port), "--interface", "127.0.0.1"],
+        [
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(MODEL_PATH),
+            "--endpoints",
+            str(folder / "endpoints.yml"),
+            "--credentials",
+            str(PROJECT_ROOT / "credentials.yml"),
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+        ],
         PROJECT_ROOT / "logs" / "test-channels.log",
-        env={"THRESHOLD_DB_NAME": str(channel_database),
-             "THRESHOLD_CLINIC_PROFILE": str(widget_clinic_profile),
-             "THRESHOLD_WEBHOOK_TOKEN": REST_TOKEN,
-             "THRESHOLD_TELEGRAM_TOKEN": TELEGRAM_TOKEN, "THRESHOLD_TELEGRAM_SECRET": TELEGRAM_SECRET,
-             "THRESHOLD_TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
-             "THRESHOLD_TELEGRAM_API_URL": fake_chat_apis.url,
-             "THRESHOLD_SLACK_TOKEN": "xoxb-test-token", "THRESHOLD_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
-             "THRESHOLD_SLACK_API_URL": fake_chat_apis.url + "/api/"},
+        env={
+            "THRESHOLD_DB_NAME": str(channel_database),
+            "THRESHOLD_CLINIC_PROFILE": str(widget_clinic_profile),
+            "THRESHOLD_WEBHOOK_TOKEN": REST_TOKEN,
+            "THRESHOLD_TELEGRAM_TOKEN": TELEGRAM_TOKEN,
+            "THRESHOLD_TELEGRAM_SECRET": TELEGRAM_SECRET,
+            "THRESHOLD_TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
+            "THRESHOLD_TELEGRAM_API_URL": fake_chat_apis.url,
+            "THRESHOLD_SLACK_TOKEN": "xoxb-test-token",
+            "THRESHOLD_SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+            "THRESHOLD_SLACK_API_URL": fake_chat_apis.url + "/api/",
+        },
     )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", process, timeout=180)

@@ -4,6 +4,7 @@ The assistant's channels send their replies here (THRESHOLD_TELEGRAM_API_URL,
 THRESHOLD_SLACK_API_URL) instead of over the internet; every call is recorded
 with its method and fields, and answered the way the real API answers.
 """
+
 import json
 import threading
 import time
@@ -57,19 +58,30 @@ class FakeChatApis:
     @staticmethod
     def answer(method: str, fields: Dict[str, Any]) -> Dict[str, Any]:
         if method == "sendMessage":
-            return {"ok": True, "result": {
-                "message_id": 1, "date": int(time.time()), "text": fields.get("text", ""),
-                "chat": {"id": int(fields.get("chat_id", 0)), "type": "private"}}}
+            return {
+                "ok": True,
+                "result": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "text": fields.get("text", ""),
+                    "chat": {"id": int(fields.get("chat_id", 0)), "type": "private"},
+                },
+            }
         if method == "chat.postMessage":
             return {"ok": True, "channel": fields.get("channel"), "ts": f"{time.time():.6f}"}
         return {"ok": True, "result": True}
 
     def calls_to(self, method: str, **match: Any) -> List[Dict[str, Any]]:
         with self._lock:
-            return [c["fields"] for c in self.calls
-                    if c["method"] == method and all(str(c["fields"].get(k)) == str(v) for k, v in match.items())]
+            return [
+                c["fields"]
+                for c in self.calls
+                if c["method"] == method and all(str(c["fields"].get(k)) == str(v) for k, v in match.items())
+            ]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0, **match: Any) -> List[Dict[str, Any]]:
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 30.0, **match: Any
+    ) -> List[Dict[str, Any]]:
         """The calls to `method` (with fields equal to `match`), once there are `count` of them."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,4 +1,5 @@
 """Import the project's scripts/ as modules in tests."""
+
 import importlib.util
 
 from conftest import PROJECT_ROOT

@@ -5,6 +5,7 @@ fails the run (exit status 1, with the skipped tests listed under "unexpected
 skips") unless its reason is one of ALLOWED_SKIPS, each with why that skip is
 legitimate. conftest.py switches this on for every run of the suite.
 """
+
 from typing import Dict, List, Text, Tuple
 
 import pytest
@@ -15,20 +16,22 @@ ALLOWED_SKIPS: Dict[Text, Text] = {
     # tests/test_clinic_profile.py: once a clinic has put its own details in clinic.yml,
     # "the shipped example is fictional" has nothing left to check; the profile's
     # validity is still checked by the other profile tests.
-    "clinic.yml is a clinic's own profile now, not the shipped example":
-        "a clinic's own profile is not the fictional example",
+    "clinic.yml is a clinic's own profile now, not the shipped example": (
+        "a clinic's own profile is not the fictional example"
+    ),
     # tests/test_content.py: the committed article hashes are compared with the article
     # only where the article is (beside the clone, in ../shared); the copy check itself
     # runs everywhere, against the committed hashes.
-    "the article is not beside the project: the committed hashes cannot be compared with it":
-        "the article itself is not part of the project",
+    "the article is not beside the project: the committed hashes cannot be compared with it": (
+        "the article itself is not part of the project"
+    ),
 }
 
 
 def skip_reason(report) -> Text:
     longrepr = report.longrepr
     reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
-    return reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+    return reason[len("Skipped: ") :] if reason.startswith("Skipped: ") else reason
 
 
 class SkipGuard:
@@ -59,8 +62,10 @@ class SkipGuard:
         for nodeid, reason in self.unexpected:
             terminalreporter.write_line(f"{nodeid}: {reason}")
         terminalreporter.write_line(
-            f"{len(self.unexpected)} test(s) skipped for a reason not in ALLOWED_SKIPS (tests/skip_guard.py): "
-            "the run fails. Make the test run, or allow the reason there with why.")
+            f"{len(self.unexpected)} test(s) skipped for a reason not in ALLOWED_SKIPS "
+            "(tests/skip_guard.py): "
+            "the run fails. Make the test run, or allow the reason there with why."
+        )
 
 
 def install(config, allowed: Dict[Text, Text] = ALLOWED_SKIPS) -> None:

@@ -1,8 +1,9 @@
 """Unit tests of the ActionServerFallbackPolicy: when it speaks, and its settings."""
-import pytest
-import yaml
 
+import pytest
 import rasa.core.actions.action as rasa_actions
+import yaml
+from conftest import PROJECT_ROOT
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -12,7 +13,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
 from components.action_server_fallback import ActionServerFallbackPolicy, failed_action_this_turn
-from conftest import PROJECT_ROOT
 
 EXERCISE_ACTIONS = ["action_suggest_exercise", "action_exercise_step"]
 CONFIG = {"actions": EXERCISE_ACTIONS, "response": "utter_exercise_unavailable", "action_timeout_seconds": 4}
@@ -46,7 +46,9 @@ def make_policy(tmp_path):
 
 
 def test_a_silent_exercise_action_is_a_failed_turn():
-    assert failed_action_this_turn(tracker(user("ask_exercise"), ActionExecuted("action_suggest_exercise")), EXERCISE_ACTIONS)
+    assert failed_action_this_turn(
+        tracker(user("ask_exercise"), ActionExecuted("action_suggest_exercise")), EXERCISE_ACTIONS
+    )
 
 
 def test_an_exercise_action_that_spoke_is_not():
@@ -55,18 +57,27 @@ def test_an_exercise_action_that_spoke_is_not():
 
 
 def test_other_actions_and_the_start_of_a_turn_are_not():
-    assert not failed_action_this_turn(tracker(user("greet"), ActionExecuted("utter_greet")), EXERCISE_ACTIONS)
+    assert not failed_action_this_turn(
+        tracker(user("greet"), ActionExecuted("utter_greet")), EXERCISE_ACTIONS
+    )
     assert not failed_action_this_turn(tracker(user("ask_exercise")), EXERCISE_ACTIONS)
     # A silent exercise action in an earlier turn does not count now.
-    events = [user("ask_exercise"), ActionExecuted("action_suggest_exercise"), ActionExecuted("utter_exercise_unavailable"),
-              BotUttered("Sorry."), ActionExecuted("action_listen"), user("greet")]
+    events = [
+        user("ask_exercise"),
+        ActionExecuted("action_suggest_exercise"),
+        ActionExecuted("utter_exercise_unavailable"),
+        BotUttered("Sorry."),
+        ActionExecuted("action_listen"),
+        user("greet"),
+    ]
     assert not failed_action_this_turn(tracker(*events), EXERCISE_ACTIONS)
 
 
 def test_the_policy_predicts_the_note_only_after_a_failure(make_policy, domain):
     policy = make_policy()
     failed = policy.predict_action_probabilities(
-        tracker(user("ask_exercise"), ActionExecuted("action_suggest_exercise")), domain)
+        tracker(user("ask_exercise"), ActionExecuted("action_suggest_exercise")), domain
+    )
     assert domain.action_names_or_texts[failed.max_confidence_index] == "utter_exercise_unavailable"
     assert failed.max_confidence == 1.0 and failed.policy_priority > 6  # above the RulePolicy
     quiet = policy.predict_action_probabilities(tracker(user("greet")), domain)
@@ -77,7 +88,9 @@ def test_each_action_gets_its_own_configured_reply(make_policy, domain):
     replies = {"action_suggest_exercise": "utter_exercise_unavailable", "action_clarify": "utter_fallback"}
     policy = make_policy(actions=replies, response=None)
     for action, response in replies.items():
-        failed = policy.predict_action_probabilities(tracker(user("anything"), ActionExecuted(action)), domain)
+        failed = policy.predict_action_probabilities(
+            tracker(user("anything"), ActionExecuted(action)), domain
+        )
         assert domain.action_names_or_texts[failed.max_confidence_index] == response
 
 
@@ -95,13 +108,13 @@ def test_the_policy_sets_the_action_server_timeout(make_policy):
 
 def test_action_server_answers_are_still_checked(make_policy):
     from jsonschema import ValidationError
-
     from rasa.core.actions.action import RemoteAction
 
     make_policy()
     action = RemoteAction("action_suggest_exercise", None)
-    assert action._validate_action_result({"events": [{"event": "slot", "name": "x", "value": 1}],
-                                           "responses": [{"text": "hi"}]})
+    assert action._validate_action_result(
+        {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "hi"}]}
+    )
     with pytest.raises(ValidationError, match="Failed to validate"):
         action._validate_action_result({"events": "not a list"})
     with pytest.raises(ValidationError):
@@ -116,11 +129,19 @@ def test_the_configured_timeout_keeps_the_wait_short():
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"actions": []}, {"actions": "action_suggest_exercise"}, {"response": "exercise_unavailable"},
-     {"actions": {"action_clarify": "fallback"}}, {"actions": {}},
-     {"actions": {"action_clarify": "utter_fallback"}, "response": "utter_exercise_unavailable"},
-     {"response": None}, {"action_timeout_seconds": 0}, {"action_timeout_seconds": "4"},
-     {"action_timeout_seconds": True}, {"action_timeout_seconds": 301}],
+    [
+        {"actions": []},
+        {"actions": "action_suggest_exercise"},
+        {"response": "exercise_unavailable"},
+        {"actions": {"action_clarify": "fallback"}},
+        {"actions": {}},
+        {"actions": {"action_clarify": "utter_fallback"}, "response": "utter_exercise_unavailable"},
+        {"response": None},
+        {"action_timeout_seconds": 0},
+        {"action_timeout_seconds": "4"},
+        {"action_timeout_seconds": True},
+        {"action_timeout_seconds": 301},
+    ],
 )
 def test_bad_settings_stop_with_a_clear_error(make_policy, overrides):
     with pytest.raises(InvalidConfigException, match="ActionServerFallbackPolicy"):

@@ -1,10 +1,11 @@
 """The exercise actions, with rasa-sdk's CollectingDispatcher and trackers."""
+
 import asyncio
 import copy
 
 import pytest
 import yaml
-
+from conftest import ARTICLE_TOPICS
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -13,14 +14,15 @@ from actions import LIBRARY
 from actions.exercises import ActionExerciseStep, ActionSuggestExercise
 from actions.library import LIBRARY_PATH, ExerciseLibraryError, parse_library
 
-from conftest import ARTICLE_TOPICS
-
 KNOWN_TOPICS = set(ARTICLE_TOPICS) | {"distress", "first_session"}
 
 
 def user_event(intent, entities=()):
-    return {"event": "user", "text": intent, "parse_data": {
-        "intent": {"name": intent, "confidence": 1.0}, "entities": list(entities)}}
+    return {
+        "event": "user",
+        "text": intent,
+        "parse_data": {"intent": {"name": intent, "confidence": 1.0}, "entities": list(entities)},
+    }
 
 
 def slot_event(name, value):

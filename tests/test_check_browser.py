@@ -1,5 +1,6 @@
 """`make test` without Chromium stops in seconds, before training or the suite, with one
 line that names the install command (scripts/check_browser.sh, run first by `make test`)."""
+
 import os
 import shutil
 import signal
@@ -7,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import PROJECT_ROOT
 
 CHECK = PROJECT_ROOT / "scripts" / "check_browser.sh"
@@ -24,8 +24,12 @@ def path_without_chromium(tmp_path_factory):
             continue
         for name in os.listdir(directory):
             target = os.path.join(directory, name)
-            if name not in BROWSER_NAMES and not (folder / name).exists() and os.access(target, os.X_OK) \
-                    and os.path.isfile(target):
+            if (
+                name not in BROWSER_NAMES
+                and not (folder / name).exists()
+                and os.access(target, os.X_OK)
+                and os.path.isfile(target)
+            ):
                 (folder / name).symlink_to(target)
     assert shutil.which("chromium", path=str(folder)) is None
     assert shutil.which("make", path=str(folder)) is not None
@@ -33,7 +37,11 @@ def path_without_chromium(tmp_path_factory):
 
 
 def environment(**values):
-    env = {key: value for key, value in os.environ.items() if key not in ("THRESHOLD_CHROMIUM", "MAKEFLAGS", "MAKELEVEL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("THRESHOLD_CHROMIUM", "MAKEFLAGS", "MAKELEVEL")
+    }
     env.update(values)
     return env
 
@@ -41,8 +49,15 @@ def environment(**values):
 def run(args, env, timeout=20.0):
     """Runs `args` in its own process group (killed, children too, if it overruns)."""
     started = time.monotonic()
-    process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True)
+    process = subprocess.Popen(
+        args,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -76,8 +91,9 @@ def test_a_threshold_chromium_that_is_not_there_fails_with_its_path(tmp_path):
 def test_a_threshold_chromium_outside_the_path_is_accepted(path_without_chromium):
     browser = shutil.which("chromium")
     assert browser, "this machine has Chromium (CI installs it)"
-    code, _, stderr, _ = run(["/bin/bash", str(CHECK)],
-                             environment(PATH=path_without_chromium, THRESHOLD_CHROMIUM=browser))
+    code, _, stderr, _ = run(
+        ["/bin/bash", str(CHECK)], environment(PATH=path_without_chromium, THRESHOLD_CHROMIUM=browser)
+    )
     assert (code, stderr) == (0, "")
 
 
@@ -87,8 +103,9 @@ def test_the_check_passes_on_this_machine():
 
 
 def test_make_test_without_chromium_stops_in_seconds_before_training(path_without_chromium):
-    code, stdout, stderr, seconds = run(["make", "--no-print-directory", "test"],
-                                        environment(PATH=path_without_chromium))
+    code, stdout, stderr, seconds = run(
+        ["make", "--no-print-directory", "test"], environment(PATH=path_without_chromium)
+    )
     assert code != 0
     assert seconds < 10
     assert stdout == ""  # nothing else ran: no training, no data validation, no pytest

@@ -1,32 +1,45 @@
 """Ask instead of guessing: action_clarify with hand-built trackers, its content file
 (content/clarify.yml) and its validation, and what the Rasa server makes of its messages.
 No trained model is needed."""
+
 import asyncio
 import copy
 import importlib
 
 import pytest
 import yaml
-
+from conftest import ARTICLE_TOPICS, CRISIS_LINE, PROJECT_ROOT
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions
-from actions import CLARIFY, CLINIC
-from actions import clarify_options
+from actions import CLARIFY, CLINIC, clarify_options
 from actions.clarify import ActionClarify
 from actions.clarify_options import (
-    CLARIFY_PATH, MIN_CONFIDENCE, MIN_FIRST_CONFIDENCE, MIN_SHARE_OF_BEST, NEVER_OFFERED, ClarifyOptionsError, domain_intents, load_clarify_options, parse_clarify_options,
+    CLARIFY_PATH,
+    MIN_CONFIDENCE,
+    MIN_FIRST_CONFIDENCE,
+    MIN_SHARE_OF_BEST,
+    NEVER_OFFERED,
+    ClarifyOptionsError,
+    domain_intents,
+    load_clarify_options,
+    parse_clarify_options,
 )
-from conftest import ARTICLE_TOPICS, CRISIS_LINE, PROJECT_ROOT
 
 CONTENT = yaml.safe_load(CLARIFY_PATH.read_text(encoding="utf-8"))
 TITLES = CONTENT["titles"]
 SOMETHING_ELSE = CONTENT["something_else"]
 DOMAIN_INTENTS = domain_intents()
 PLACEHOLDERS = set(CLINIC.template_values())
-SAFETY_AND_LANGUAGE = ["crisis", "medical_emergency", "crisis_check", "crisis_third_party", "crisis_info",
-                       "other_language"]
+SAFETY_AND_LANGUAGE = [
+    "crisis",
+    "medical_emergency",
+    "crisis_check",
+    "crisis_third_party",
+    "crisis_info",
+    "other_language",
+]
 
 
 def ranking(*pairs):
@@ -35,8 +48,12 @@ def ranking(*pairs):
 
 def unsure(*pairs, threshold=0.45):
     """A message as the FallbackClassifier leaves it: nlu_fallback on top of the guesses."""
-    return {"text": "...", "intent": {"name": "nlu_fallback", "confidence": threshold},
-            "intent_ranking": ranking(("nlu_fallback", threshold), *pairs), "entities": []}
+    return {
+        "text": "...",
+        "intent": {"name": "nlu_fallback", "confidence": threshold},
+        "intent_ranking": ranking(("nlu_fallback", threshold), *pairs),
+        "entities": [],
+    }
 
 
 def run(latest_message, slots=None):
@@ -57,21 +74,37 @@ def offered(message):
 
 def expected_buttons(*intents):
     return [{"title": TITLES[i], "payload": f"/{i}"} for i in intents] + [
-        {"title": SOMETHING_ELSE["title"], "payload": f"/{SOMETHING_ELSE['intent']}"}]
+        {"title": SOMETHING_ELSE["title"], "payload": f"/{SOMETHING_ELSE['intent']}"}
+    ]
 
 
 # The action: when it asks, what it offers.
 
+
 def test_close_top_two_get_a_question_with_a_button_for_each():
-    message = run(unsure(("pre_appointment_session_length", 0.47), ("pre_appointment_first_session", 0.45),
-                         ("why_hard_takes_time", 0.03)))
+    message = run(
+        unsure(
+            ("pre_appointment_session_length", 0.47),
+            ("pre_appointment_first_session", 0.45),
+            ("why_hard_takes_time", 0.03),
+        )
+    )
     assert message["response"] == "utter_clarify"
-    assert message["buttons"] == expected_buttons("pre_appointment_session_length", "pre_appointment_first_session")
+    assert message["buttons"] == expected_buttons(
+        "pre_appointment_session_length", "pre_appointment_first_session"
+    )
 
 
 def test_a_low_confidence_offers_at_most_three_guesses_most_likely_first():
-    message = run(unsure(("using_experiences", 0.22), ("behavior_self_control", 0.30), ("transference", 0.20),
-                         ("purpose_goals", 0.18), ("greet", 0.05)))
+    message = run(
+        unsure(
+            ("using_experiences", 0.22),
+            ("behavior_self_control", 0.30),
+            ("transference", 0.20),
+            ("purpose_goals", 0.18),
+            ("greet", 0.05),
+        )
+    )
     assert message["response"] == "utter_clarify"
     assert offered(message) == ["behavior_self_control", "using_experiences", "transference"]
 
@@ -90,7 +123,9 @@ def test_safety_and_language_intents_in_the_ranking_are_never_offered(intent):
 
 
 def test_a_ranking_of_only_safety_intents_gets_the_fallback_reply_without_guesses():
-    message = run(unsure(("crisis", 0.40), ("crisis_check", 0.38), ("not_safe", 0.1), ("other_language", 0.1)))
+    message = run(
+        unsure(("crisis", 0.40), ("crisis_check", 0.38), ("not_safe", 0.1), ("other_language", 0.1))
+    )
     assert message["response"] == "utter_fallback"
     assert message["buttons"] == []
 
@@ -99,8 +134,11 @@ def test_a_ranking_of_only_safety_intents_gets_the_fallback_reply_without_guesse
 def test_never_asks_when_a_later_stage_set_a_safety_or_language_intent(intent):
     """The risk stage, safety net and language guard set these at 1.0: the clarifying
     question must not replace their reply, even if this action were run."""
-    set_by_stage = {"text": "...", "intent": {"name": intent, "confidence": 1.0},
-                    "intent_ranking": ranking((intent, 1.0), ("feeling_stuck", 0.44), ("when_complete", 0.43))}
+    set_by_stage = {
+        "text": "...",
+        "intent": {"name": intent, "confidence": 1.0},
+        "intent_ranking": ranking((intent, 1.0), ("feeling_stuck", 0.44), ("when_complete", 0.43)),
+    }
     assert run(set_by_stage)["response"] != "utter_clarify"
     # Nor when such an intent is in the ranking at full confidence under nlu_fallback.
     message = run(unsure((intent, 1.0), ("feeling_stuck", 0.44), ("when_complete", 0.43)))
@@ -130,8 +168,13 @@ def test_no_good_candidate_gets_the_existing_fallback_reply(guesses):
 def test_a_weak_second_guess_is_left_out():
     best = 0.40
     under_share_of_best = round(best * MIN_SHARE_OF_BEST - 0.01, 3)
-    message = run(unsure(("how_it_works", best), ("knowing_it_works", 0.17),
-                         ("research_effectiveness", under_share_of_best)))
+    message = run(
+        unsure(
+            ("how_it_works", best),
+            ("knowing_it_works", 0.17),
+            ("research_effectiveness", under_share_of_best),
+        )
+    )
     assert offered(message) == ["how_it_works", "knowing_it_works"]
     message = run(unsure(("how_it_works", 0.44), ("knowing_it_works", round(MIN_CONFIDENCE - 0.01, 3))))
     assert offered(message) == ["how_it_works"]
@@ -162,6 +205,7 @@ def test_the_rule_for_an_unsure_message_runs_the_action():
 
 # The content file.
 
+
 def test_titles_come_from_the_content_file_and_cover_the_topics():
     assert CLARIFY.titles == {intent: title.strip() for intent, title in TITLES.items()}
     assert set(ARTICLE_TOPICS) <= set(CLARIFY.titles)
@@ -176,7 +220,9 @@ def test_every_domain_intent_has_a_title_or_is_never_offered():
 def test_the_never_offered_intents_include_every_safety_intent_of_the_domain():
     assert set(SAFETY_AND_LANGUAGE) | {"safe_now", "not_safe", "nlu_fallback"} <= NEVER_OFFERED
     safety_section = yaml.safe_load((PROJECT_ROOT / "data" / "rules" / "safety.yml").read_text())["rules"]
-    answered_by_safety_replies = {r["steps"][0]["intent"] for r in safety_section if "intent" in r["steps"][0]}
+    answered_by_safety_replies = {
+        r["steps"][0]["intent"] for r in safety_section if "intent" in r["steps"][0]
+    }
     assert answered_by_safety_replies - {"distress", "medical_advice"} <= NEVER_OFFERED
 
 
@@ -187,22 +233,41 @@ def _parse(data):
 @pytest.mark.parametrize(
     "break_it,expected",
     [
-        (lambda d: d["titles"].update(how_to_fly="Flying"), r"titles\.how_to_fly: there is no intent 'how_to_fly'"),
+        (
+            lambda d: d["titles"].update(how_to_fly="Flying"),
+            r"titles\.how_to_fly: there is no intent 'how_to_fly'",
+        ),
         (lambda d: d["titles"].update(feeling_stuck=""), r"titles\.feeling_stuck: needs a title"),
         (lambda d: d["titles"].update(feeling_stuck=None), r"titles\.feeling_stuck: needs a title"),
         (lambda d: d["titles"].pop("feeling_stuck"), r"titles\.feeling_stuck is missing"),
         (lambda d: d["not_offered"].remove("greet"), r"titles\.greet is missing"),
         (lambda d: d["titles"].update(crisis="Are you safe?"), r"titles\.crisis: .*can never be offered"),
-        (lambda d: d["titles"].update(other_language="Another language"),
-         r"titles\.other_language: .*can never be offered"),
+        (
+            lambda d: d["titles"].update(other_language="Another language"),
+            r"titles\.other_language: .*can never be offered",
+        ),
         (lambda d: d["titles"].update(greet="Hello"), r"not_offered \(greet\): 'greet' also has a title"),
-        (lambda d: d["titles"].update(feeling_stuck="x" * 41), r"titles\.feeling_stuck: the title is 41 characters"),
-        (lambda d: d["titles"].update(feeling_stuck="Stuck at {clinic_nmae}"),
-         r"titles\.feeling_stuck: \{clinic_nmae\} is not a value"),
-        (lambda d: d["titles"].update(when_complete=d["titles"]["feeling_stuck"]), r"titles\.\w+: the title .* also"),
+        (
+            lambda d: d["titles"].update(feeling_stuck="x" * 41),
+            r"titles\.feeling_stuck: the title is 41 characters",
+        ),
+        (
+            lambda d: d["titles"].update(feeling_stuck="Stuck at {clinic_nmae}"),
+            r"titles\.feeling_stuck: \{clinic_nmae\} is not a value",
+        ),
+        (
+            lambda d: d["titles"].update(when_complete=d["titles"]["feeling_stuck"]),
+            r"titles\.\w+: the title .* also",
+        ),
         (lambda d: d.update(extra={}), r"unknown key\(s\) extra"),
-        (lambda d: d["something_else"].update(intent="nowhere"), r"something_else\.intent: there is no intent"),
-        (lambda d: d["something_else"].update(intent="crisis"), r"something_else\.intent: .*can never be offered"),
+        (
+            lambda d: d["something_else"].update(intent="nowhere"),
+            r"something_else\.intent: there is no intent",
+        ),
+        (
+            lambda d: d["something_else"].update(intent="crisis"),
+            r"something_else\.intent: .*can never be offered",
+        ),
         (lambda d: d["something_else"].update(title=""), r"something_else\.title: needs a title"),
     ],
 )
@@ -217,7 +282,9 @@ def test_a_clinic_placeholder_in_a_title_is_filled():
     data = copy.deepcopy(CONTENT)
     data["titles"]["book_appointment"] = "Booking at {clinic_name}"
     options = _parse(data)
-    message = asyncio.run(_run_with(options, unsure(("book_appointment", 0.40), ("pre_appointment_cost", 0.38))))
+    message = asyncio.run(
+        _run_with(options, unsure(("book_appointment", 0.40), ("pre_appointment_cost", 0.38)))
+    )
     assert message["buttons"][0] == {"title": f"Booking at {CLINIC.name}", "payload": "/book_appointment"}
 
 
@@ -255,6 +322,7 @@ def test_a_missing_content_file_is_named(tmp_path):
 
 # What the Rasa server makes of the action's messages (its NLG, as in a running server).
 
+
 @pytest.fixture(scope="module")
 def server_side():
     from rasa.core.actions.action import RemoteAction
@@ -270,9 +338,13 @@ def server_side():
 
     def utter(latest_message, in_crisis=False):
         message = run(latest_message, slots={"in_crisis": in_crisis})
-        tracker = DialogueStateTracker.from_events("person", [ActionExecuted("action_listen")], slots=domain.slots)
+        tracker = DialogueStateTracker.from_events(
+            "person", [ActionExecuted("action_listen")], slots=domain.slots
+        )
         tracker.slots["in_crisis"].value = in_crisis
-        bot = asyncio.run(RemoteAction._utter_responses([message], CollectingOutputChannel(), generator, tracker))
+        bot = asyncio.run(
+            RemoteAction._utter_responses([message], CollectingOutputChannel(), generator, tracker)
+        )
         assert len(bot) == 1
         return bot[0]
 
@@ -280,10 +352,14 @@ def server_side():
 
 
 def test_the_server_sends_the_question_with_the_buttons(server_side):
-    bot = server_side(unsure(("pre_appointment_session_length", 0.47), ("pre_appointment_first_session", 0.45)))
+    bot = server_side(
+        unsure(("pre_appointment_session_length", 0.47), ("pre_appointment_first_session", 0.45))
+    )
     assert bot.metadata["utter_action"] == "utter_clarify"
     assert bot.text and "{" not in bot.text
-    assert bot.data["buttons"] == expected_buttons("pre_appointment_session_length", "pre_appointment_first_session")
+    assert bot.data["buttons"] == expected_buttons(
+        "pre_appointment_session_length", "pre_appointment_first_session"
+    )
 
 
 def test_in_crisis_mode_the_question_keeps_the_crisis_line(server_side):

@@ -1,18 +1,19 @@
 """clinic.yml: validation at start-up, and replies that follow it without retraining."""
+
 import copy
 import re
 import subprocess
 
 import pytest
 import yaml
-
 from conftest import CLINIC_PHONE, PROJECT_ROOT, VENV_BIN, Conversation, load_agent
+
 from threshold.clinic_profile import (
     DEMO_PAGE_PORT_ENV,
-    web_origins,
     ClinicProfileError,
     load_clinic_profile,
     parse_clinic_profile,
+    web_origins,
 )
 from threshold.nlg import ClinicResponseGenerator
 
@@ -96,9 +97,16 @@ def test_action_server_refuses_to_start_with_an_invalid_profile(tmp_path):
     bad.write_text(yaml.safe_dump(with_changes(booking_url="not a link")))
     result = subprocess.run(
         [str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", "0"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-        env={"PATH": str(VENV_BIN), "PYTHONPATH": str(PROJECT_ROOT),
-             "THRESHOLD_CLINIC_PROFILE": str(bad), "RASA_TELEMETRY_ENABLED": "false"},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": str(VENV_BIN),
+            "PYTHONPATH": str(PROJECT_ROOT),
+            "THRESHOLD_CLINIC_PROFILE": str(bad),
+            "RASA_TELEMETRY_ENABLED": "false",
+        },
     )
     assert result.returncode != 0
     assert "'booking_url'" in result.stderr
@@ -113,7 +121,8 @@ def _generator_for(tmp_path, agent, **changes):
 
 def test_editing_the_profile_changes_replies_without_retraining(tmp_path, agent, event_loop_for_agent):
     generator = _generator_for(
-        tmp_path, agent,
+        tmp_path,
+        agent,
         name="Cedar Grove Therapy (example clinic)",
         booking_url="https://cedargrove.example.org/start",
         fees="Each session costs $95.",
@@ -137,15 +146,22 @@ def test_without_a_booking_link_people_get_other_ways_to_find_a_therapist(tmp_pa
 
 
 def test_crisis_replies_use_the_configured_contacts(tmp_path, agent):
-    generator = _generator_for(tmp_path, agent, region="GB",
-                               crisis={"emergency_number": "999", "crisis_line": "call Samaritans on 116 123"})
+    generator = _generator_for(
+        tmp_path,
+        agent,
+        region="GB",
+        crisis={"emergency_number": "999", "crisis_line": "call Samaritans on 116 123"},
+    )
     reply = generator.generate_from_slots("utter_crisis", {"crisis_family": None}, "rest")
     assert "call 999" in reply["text"] and "Samaritans on 116 123" in reply["text"]
     assert "988" not in reply["text"]
 
 
 def test_widget_colours_default_and_must_be_readable():
-    assert parse_clinic_profile(with_changes(widget=None)).widget == {"primary_colour": "#2f6f62", "text_on_primary": "#ffffff"}
+    assert parse_clinic_profile(with_changes(widget=None)).widget == {
+        "primary_colour": "#2f6f62",
+        "text_on_primary": "#ffffff",
+    }
     dark = parse_clinic_profile(with_changes(widget={"primary_colour": "#1a1a6e"})).widget
     assert dark["primary_colour"] == "#1a1a6e" and dark["text_on_primary"] == "#ffffff"
     with pytest.raises(ClinicProfileError, match=r"widget.text_on_primary.*contrast 1.\d:1"):
@@ -167,6 +183,6 @@ def test_contrast_ratio_matches_wcag():
 def test_the_demo_pages_own_origin_is_allowed_on_whatever_port_it_is_served():
     profile = load_clinic_profile()
     origins = web_origins(profile, {DEMO_PAGE_PORT_ENV: "8123"})
-    assert origins[:len(profile.allowed_origins)] == profile.allowed_origins
+    assert origins[: len(profile.allowed_origins)] == profile.allowed_origins
     assert "http://localhost:8123" in origins and "http://127.0.0.1:8123" in origins
     assert web_origins(profile, {}) == profile.allowed_origins

@@ -1,14 +1,14 @@
 """The content contract: every topic has an answer in our own words, a source,
 a next step and enough training examples; every reply placeholder is known."""
+
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ARTICLE_TOPICS, PROJECT_ROOT
 from scripts_path import load_script
+
 from threshold.clinic_profile import load_clinic_profile
 
 article_hashes = load_script("article_hashes")
@@ -99,7 +99,9 @@ def test_answer_reads_at_about_a_6th_to_8th_grade_level(topic):
 ARTICLE_RUN_HASHES = article_hashes.read_hash_file()
 ARTICLE_ABSENT = "the article is not beside the project: the committed hashes cannot be compared with it"
 # Files of text the assistant shows or says (safety_patterns.yml only detects messages).
-SHOWN_CONTENT = sorted(set((PROJECT_ROOT / "content").glob("*.yml")) - {PROJECT_ROOT / "content" / "safety_patterns.yml"})
+SHOWN_CONTENT = sorted(
+    set((PROJECT_ROOT / "content").glob("*.yml")) - {PROJECT_ROOT / "content" / "safety_patterns.yml"}
+)
 
 
 def shown_texts():
@@ -116,21 +118,28 @@ def shown_texts():
 def test_no_reply_or_content_copies_eight_words_of_the_article():
     """No run of eight words of any reply (the ten answers included) or of the exercises,
     widget words and server replies in content/ is one of the article's."""
-    copied = [(where, run) for where, text in shown_texts()
-              for run in article_hashes.copied_runs(ARTICLE_RUN_HASHES, [text])]
+    copied = [
+        (where, run)
+        for where, text in shown_texts()
+        for run in article_hashes.copied_runs(ARTICLE_RUN_HASHES, [text])
+    ]
     assert copied == []
 
 
 def test_the_copy_check_catches_a_copied_sentence_and_passes_a_paraphrase():
-    source = ("Growth is slow work. Most people who start therapy hope to feel better within a few "
-              "weeks, but lasting change usually asks for months of steady effort and honest talk.")
+    source = (
+        "Growth is slow work. Most people who start therapy hope to feel better within a few "
+        "weeks, but lasting change usually asks for months of steady effort and honest talk."
+    )
     hashes = article_hashes.hash_set(source)
     copied = "As one writer put it, lasting change usually asks for months of steady effort, really."
     # Case, punctuation and spacing do not hide a copy.
     disguised = "LASTING change -- usually asks for months of steady,   effort AND honest talk!"
     paraphrase = "Real change tends to take months of regular work and open conversation."
     assert article_hashes.copied_runs(hashes, [copied]) == [
-        "lasting change usually asks for months of steady", "change usually asks for months of steady effort"]
+        "lasting change usually asks for months of steady",
+        "change usually asks for months of steady effort",
+    ]
     assert len(article_hashes.copied_runs(hashes, [disguised])) == 5
     assert article_hashes.copied_runs(hashes, [paraphrase]) == []
     # Seven words in a row are not a copy.
@@ -168,9 +177,13 @@ def test_the_hash_script_writes_the_hashes_of_the_article_it_is_given(tmp_path, 
     article.write_text("One two three four five six seven eight nine. Ten!", encoding="utf-8")
     assert article_hashes.main([str(article), "--out", str(out)]) == 0
     assert article_hashes.read_hash_file(out) == {
-        article_hashes.run_hash(run) for run in ["one two three four five six seven eight",
-                                                 "two three four five six seven eight nine",
-                                                 "three four five six seven eight nine ten"]}
+        article_hashes.run_hash(run)
+        for run in [
+            "one two three four five six seven eight",
+            "two three four five six seven eight nine",
+            "three four five six seven eight nine ten",
+        ]
+    }
     assert article_hashes.main([str(tmp_path / "missing.txt"), "--out", str(out)]) == 1
     assert "make article-hashes ARTICLE=" in capsys.readouterr().err
 
@@ -196,7 +209,8 @@ def test_every_placeholder_in_a_reply_comes_from_the_clinic_profile():
 
 def test_the_therapist_pointer_is_worded_in_several_ways_with_the_clinic_contact():
     booking = [
-        v for v in RESPONSES["utter_therapist_pointer"]
+        v
+        for v in RESPONSES["utter_therapist_pointer"]
         if {"name": "clinic_has_booking_url", "type": "slot", "value": True} in v.get("condition", [])
     ]
     assert len({v["text"] for v in booking}) >= 3

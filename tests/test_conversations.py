@@ -1,10 +1,15 @@
 """Conversations through the trained model (rasa.core.agent.Agent)."""
+
 import pytest
-
-from conftest import ARTICLE_TOPICS, BOOKING_URL, CLINIC_NAME, CLINIC_PHONE, CRISIS_LINE, CRISIS_REPLIES, EMERGENCY_NUMBER
-
-
-
+from conftest import (
+    ARTICLE_TOPICS,
+    BOOKING_URL,
+    CLINIC_NAME,
+    CLINIC_PHONE,
+    CRISIS_LINE,
+    CRISIS_REPLIES,
+    EMERGENCY_NUMBER,
+)
 
 # One everyday way of asking each article question (the held-out file has more).
 TOPIC_QUESTIONS = {
@@ -114,7 +119,9 @@ def test_clinic_question_is_answered_from_the_profile(conversation):
 def test_crisis_reply_asks_about_safety_and_gives_numbers(conversation):
     reply = conversation.say("i wish i could go to sleep and not wake up")[0]
     assert reply["action"] == "utter_crisis"
-    assert CRISIS_LINE in reply["text"] and EMERGENCY_NUMBER in reply["text"] and CLINIC_PHONE in reply["text"]
+    assert (
+        CRISIS_LINE in reply["text"] and EMERGENCY_NUMBER in reply["text"] and CLINIC_PHONE in reply["text"]
+    )
     assert "safe right now" in reply["text"]
 
 
@@ -178,8 +185,17 @@ def test_crisis_info_gives_no_method_details(conversation):
 
 @pytest.mark.parametrize(
     "topic",
-    ["first_session", "cost", "confidentiality", "session_length", "online", "cancellation",
-     "what_to_bring", "how_many_sessions", "choosing_therapist"],
+    [
+        "first_session",
+        "cost",
+        "confidentiality",
+        "session_length",
+        "online",
+        "cancellation",
+        "what_to_bring",
+        "how_many_sessions",
+        "choosing_therapist",
+    ],
 )
 def test_every_clinic_answer_comes_from_the_profile_and_ends_with_the_pointer(conversation, topic):
     replies = conversation.say(f"/pre_appointment_{topic}")
@@ -203,15 +219,31 @@ def test_clinic_questions_in_plain_words(conversation, message, topic):
 
 # Short, vague messages: through the trained model at least one of them must get the
 # clarifying question (the model is asked which, so the test does not depend on one message).
-VAGUE = ["sessions?", "therapy and time", "when will it work", "how long does it take", "change", "the process"]
+VAGUE = [
+    "sessions?",
+    "therapy and time",
+    "when will it work",
+    "how long does it take",
+    "change",
+    "the process",
+]
 
 
-def test_an_unsure_message_gets_the_clarifying_question_and_one_tap_gets_the_answer(conversation, new_conversation):
+def test_an_unsure_message_gets_the_clarifying_question_and_one_tap_gets_the_answer(
+    conversation, new_conversation
+):
     from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
 
     options = load_clarify_options()
-    vague = next((text for text in VAGUE if conversation.parse(text)["intent"]["name"] == FALLBACK_INTENT
-                  and options.likely_intents(conversation.parse(text)["intent_ranking"])), None)
+    vague = next(
+        (
+            text
+            for text in VAGUE
+            if conversation.parse(text)["intent"]["name"] == FALLBACK_INTENT
+            and options.likely_intents(conversation.parse(text)["intent_ranking"])
+        ),
+        None,
+    )
     assert vague, "no vague message got the clarifying question"
     asked = conversation.say(vague)[0]
     assert asked["action"] == "utter_clarify"

@@ -3,6 +3,7 @@
 Through the trained model and a running action server, as a person meets them.
 Expected contacts come from the loaded clinic profile, never from the example clinic.
 """
+
 import pytest
 
 from threshold.clinic_profile import load_clinic_profile
@@ -20,11 +21,24 @@ def in_crisis(new_conversation):
     return conversation
 
 
-@pytest.mark.parametrize("answer", [
-    "i'm not sure", "I guess", "idk", "not really", "I don't know", "what's the point",
-    "no one cares", "maybe", "yes but not for long", "hmm",
-])
-def test_an_answer_that_is_not_a_clear_yes_gets_the_emergency_number_and_crisis_line(new_conversation, answer):
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "i'm not sure",
+        "I guess",
+        "idk",
+        "not really",
+        "I don't know",
+        "what's the point",
+        "no one cares",
+        "maybe",
+        "yes but not for long",
+        "hmm",
+    ],
+)
+def test_an_answer_that_is_not_a_clear_yes_gets_the_emergency_number_and_crisis_line(
+    new_conversation, answer
+):
     conversation = in_crisis(new_conversation)
     reply = conversation.say(answer)[0]
     assert reply["action"] in ("utter_crisis_unsure", "utter_crisis_not_safe", "utter_crisis"), reply
@@ -61,10 +75,26 @@ def test_the_not_safe_button_means_not_safe_even_after_an_exercise(new_conversat
 
 # Every kind of reply a person can get after a crisis message, by what they send.
 REPLIES_AFTER_CRISIS = [
-    "/ask_exercise", "/next_step", "/next_step", "/stop", "/help", "/book_appointment",
-    "/medical_advice", "/bot_challenge", "/greet", "/thanks", "/how_it_works", "/feeling_stuck",
-    "/pre_appointment_cost", "/pre_appointment_first_session", "/out_of_scope", "/distress",
-    "/affirm", "/deny", "/goodbye", "asdfghjkl qwertyuiop",
+    "/ask_exercise",
+    "/next_step",
+    "/next_step",
+    "/stop",
+    "/help",
+    "/book_appointment",
+    "/medical_advice",
+    "/bot_challenge",
+    "/greet",
+    "/thanks",
+    "/how_it_works",
+    "/feeling_stuck",
+    "/pre_appointment_cost",
+    "/pre_appointment_first_session",
+    "/out_of_scope",
+    "/distress",
+    "/affirm",
+    "/deny",
+    "/goodbye",
+    "asdfghjkl qwertyuiop",
 ]
 
 

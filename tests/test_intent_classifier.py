@@ -1,6 +1,7 @@
 """The intent classifier (components/intent_classifier.py) on its own: its settings, when it
 embeds a message, and the embedding shared with the risk stage. Its accuracy through the
 trained model is checked in test_nlu_heldout.py and measured by `make eval`."""
+
 import numpy as np
 import pytest
 
@@ -9,19 +10,30 @@ from components.intent_classifier import IntentClassifierConfigError, MeaningInt
 
 # Two made-up intents whose words do not overlap, so the n-gram model is sure of its own
 # training texts and unsure of an unseen one.
-TEXTS = ["alpha apple ant", "alpha avocado arch", "apple alpha atom", "alpha ant arch",
-         "beta banana bee", "beta berry bus", "banana beta bark", "beta bee bus"]
+TEXTS = [
+    "alpha apple ant",
+    "alpha avocado arch",
+    "apple alpha atom",
+    "alpha ant arch",
+    "beta banana bee",
+    "beta berry bus",
+    "banana beta bark",
+    "beta bee bus",
+]
 INTENTS = ["first"] * 4 + ["second"] * 4
 
 
 def fake_embeddings(texts):
     """A direction per intent word, so that the embedding carries the meaning."""
-    return np.array([[1.0, 0.0] if "alpha" in t or "apple" in t else [0.0, 1.0] for t in texts], dtype=np.float32)
+    return np.array(
+        [[1.0, 0.0] if "alpha" in t or "apple" in t else [0.0, 1.0] for t in texts], dtype=np.float32
+    )
 
 
 def fitted():
-    return intent_classifier.fit_intent_model(TEXTS, INTENTS, fake_embeddings(TEXTS), c=10.0,
-                                              embedding_weight=2.0, seed=1)
+    return intent_classifier.fit_intent_model(
+        TEXTS, INTENTS, fake_embeddings(TEXTS), c=10.0, embedding_weight=2.0, seed=1
+    )
 
 
 class RecordingEmbedder:
@@ -54,7 +66,9 @@ def test_quick_sure_of_one_embeds_every_message():
 
 def test_probabilities_of_each_message_with_a_known_word_sum_to_one():
     model = fitted()
-    probabilities = intent_classifier.predict(model, ["alpha", "beta bus", "alpha nothing alike"], fake_embeddings, 0.8)
+    probabilities = intent_classifier.predict(
+        model, ["alpha", "beta bus", "alpha nothing alike"], fake_embeddings, 0.8
+    )
     assert np.allclose(probabilities.sum(axis=1), 1.0)
 
 
@@ -65,11 +79,23 @@ def test_a_message_without_any_known_word_gets_no_intent():
     assert probabilities[1].max() > 0.5
 
 
-@pytest.mark.parametrize("name, value", [("C", 0), ("C", "ten"), ("embedding_weight", -1),
-                                         ("quick_sure", 1.5), ("quick_sure", None), ("part_sure", 2),
-                                         ("remark_intents", "greet"), ("remark_intents", [1]),
-                                         ("quick_sure", float("nan")), ("C", True), ("ranking_length", -1),
-                                         ("ranking_length", "ten")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("C", 0),
+        ("C", "ten"),
+        ("embedding_weight", -1),
+        ("quick_sure", 1.5),
+        ("quick_sure", None),
+        ("part_sure", 2),
+        ("remark_intents", "greet"),
+        ("remark_intents", [1]),
+        ("quick_sure", float("nan")),
+        ("C", True),
+        ("ranking_length", -1),
+        ("ranking_length", "ten"),
+    ],
+)
 def test_a_setting_out_of_range_is_refused_naming_it(name, value):
     config = {**MeaningIntentClassifier.get_default_config(), name: value}
     with pytest.raises(IntentClassifierConfigError, match=f"'{name}'"):
@@ -117,13 +143,16 @@ def fitted_with_a_remark():
     texts = TEXTS + GREETINGS
     intents = INTENTS + ["greet"] * len(GREETINGS)
     embeddings = np.vstack([fake_embeddings(TEXTS), np.full((len(GREETINGS), 2), 0.5, dtype=np.float32)])
-    return intent_classifier.fit_intent_model(texts, intents, embeddings, c=10.0, embedding_weight=2.0, seed=1)
+    return intent_classifier.fit_intent_model(
+        texts, intents, embeddings, c=10.0, embedding_weight=2.0, seed=1
+    )
 
 
 def answer(model, text, part_sure=0.5):
     def embed(texts):
-        return np.vstack([fake_embeddings([t])[0] if any(w in t for w in ("alpha", "beta")) else [0.5, 0.5]
-                          for t in texts]).astype(np.float32)
+        return np.vstack(
+            [fake_embeddings([t])[0] if any(w in t for w in ("alpha", "beta")) else [0.5, 0.5] for t in texts]
+        ).astype(np.float32)
 
     whole = intent_classifier.predict(model, [text], embed, 0.8)[0]
     part = intent_classifier.question_part(model, text, whole, embed, 0.8, ["greet"], part_sure)
@@ -168,22 +197,26 @@ def test_answers_to_the_safety_questions_are_never_read_as_remarks():
     """After "are you safe right now?", "no. what should i do?" is an answer that the safety
     follow-up reads (components/safety_followup.py), not a remark before a question."""
     import yaml
-
     from conftest import PROJECT_ROOT
 
     pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
     settings = next(c for c in pipeline if c["name"].endswith("MeaningIntentClassifier"))
     remarks = settings.get("remark_intents", MeaningIntentClassifier.get_default_config()["remark_intents"])
     assert not {"affirm", "deny", "safe_now", "not_safe"} & set(remarks)
-    assert not {"affirm", "deny", "safe_now", "not_safe"} & set(MeaningIntentClassifier.get_default_config()["remark_intents"])
+    assert not {"affirm", "deny", "safe_now", "not_safe"} & set(
+        MeaningIntentClassifier.get_default_config()["remark_intents"]
+    )
 
 
 def test_remark_intents_without_training_examples_are_refused_at_training():
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
-    config = {**MeaningIntentClassifier.get_default_config(), "remark_intents": ["greet", "gret"],
-              "embedding_cache": None}
+    config = {
+        **MeaningIntentClassifier.get_default_config(),
+        "remark_intents": ["greet", "gret"],
+        "embedding_cache": None,
+    }
     classifier = MeaningIntentClassifier(config, None, None)
     data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(GREETINGS, ["greet"] * 4)])
     with pytest.raises(IntentClassifierConfigError, match="gret"):

@@ -1,4 +1,5 @@
 """Unit tests of the LanguageGuard component's decision."""
+
 import pytest
 
 from components.language_guard import looks_foreign, words_of
@@ -16,8 +17,16 @@ def test_other_languages_are_noticed(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["I feel stuck", "why does therapy take time?", "hey hey", "🙂🙂🙂", "42", "kms",
-     "i feel stuck, ¿sabes?", "qwrtp zxkv blorf"],
+    [
+        "I feel stuck",
+        "why does therapy take time?",
+        "hey hey",
+        "🙂🙂🙂",
+        "42",
+        "kms",
+        "i feel stuck, ¿sabes?",
+        "qwrtp zxkv blorf",
+    ],
 )
 def test_english_emoji_and_short_messages_are_left_alone(text):
     assert not looks_foreign(text, KNOWN, min_words=2, max_known_share=0.34)

@@ -7,15 +7,14 @@ file. Test messages are the frozen sets (tests/data/frozen/) and the development
 have a cosine similarity of at least NEAR_DUPLICATE, which flags a changed word or
 two, reordered clauses and punctuation or case changes.
 """
+
 import re
 import unicodedata
 from collections import Counter
-from pathlib import Path
 
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
-
 from conftest import ARTICLE_TOPICS, PROJECT_ROOT
+from sklearn.feature_extraction.text import TfidfVectorizer
 from test_content import strings_in
 
 NEAR_DUPLICATE = 0.9
@@ -60,21 +59,32 @@ def training_texts():
 def near_duplicates(tests, training, threshold=NEAR_DUPLICATE):
     vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True)
     vectoriser.fit([normalised(t) for t in tests + training])
-    similarity = vectoriser.transform([normalised(t) for t in tests]) @ vectoriser.transform(
-        [normalised(t) for t in training]).T
+    similarity = (
+        vectoriser.transform([normalised(t) for t in tests])
+        @ vectoriser.transform([normalised(t) for t in training]).T
+    )
     similarity = similarity.tocoo()
-    return sorted({(tests[i], training[j]) for i, j, v in zip(similarity.row, similarity.col, similarity.data)
-                   if v >= threshold})
+    return sorted(
+        {
+            (tests[i], training[j])
+            for i, j, v in zip(similarity.row, similarity.col, similarity.data)
+            if v >= threshold
+        }
+    )
 
 
 def test_the_leak_check_catches_a_reworded_copy():
-    pairs = near_duplicates(["I really want to END it all tonight!!"], ["i really want to end it all tonight"])
+    pairs = near_duplicates(
+        ["I really want to END it all tonight!!"], ["i really want to end it all tonight"]
+    )
     assert pairs
     assert not near_duplicates(["how long is a session?"], ["i want to end it all tonight"])
 
 
 def leaks():
-    tests = {text: where for text, where in test_messages().items() if len(normalised(text).split()) >= MIN_WORDS}
+    tests = {
+        text: where for text, where in test_messages().items() if len(normalised(text).split()) >= MIN_WORDS
+    }
     training = training_texts()
     exact = {normalised(t) for t in training}
     found = {(str(where), text) for text, where in tests.items() if normalised(text) in exact}
@@ -92,10 +102,14 @@ def test_no_frozen_test_message_is_training_data_or_a_near_copy_of_it():
 
 
 def test_the_test_sets_are_big_enough():
-    frozen = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "risk_test.yml").read_text())["messages"]
+    frozen = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "risk_test.yml").read_text())[
+        "messages"
+    ]
     risky = [m for m in frozen if m["expect"] != "harmless"]
     assert len(frozen) >= 300 and len(risky) >= 150 and len(frozen) - len(risky) >= 150
-    nlu = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "nlu_test_2.yml").read_text())["messages"]
+    nlu = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "nlu_test_2.yml").read_text())[
+        "messages"
+    ]
     per_intent = Counter(m["intent"] for m in nlu)
     topics = [i for i in per_intent if i in ARTICLE_TOPICS]
     assert len(topics) == len(ARTICLE_TOPICS) and min(per_intent[t] for t in topics) >= 15

@@ -1,9 +1,9 @@
-"""Intent accuracy on the development files tests/data/dev/nlu_messages.yml and nlu_messages_2.yml (not training data, but looked at while shaping it and choosing the classifier)."""
+"""Intent accuracy on the development files tests/data/dev/nlu_messages.yml and nlu_messages_2.yml
+(not training data, but looked at while shaping it and choosing the classifier)."""
+
 from collections import Counter
 
-import pytest
 import yaml
-
 from conftest import ARTICLE_TOPICS, MEASUREMENTS, PROJECT_ROOT
 
 HELDOUT = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "nlu_messages.yml").read_text())
@@ -16,7 +16,9 @@ def training_examples():
     examples = set()
     for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
         for block in yaml.safe_load(path.read_text())["nlu"]:
-            examples.update(line[2:].strip().lower() for line in block["examples"].splitlines() if line.strip())
+            examples.update(
+                line[2:].strip().lower() for line in block["examples"].splitlines() if line.strip()
+            )
     return examples
 
 
@@ -48,7 +50,9 @@ def test_intent_accuracy_on_heldout_messages(conversation):
     assert accuracy >= MIN_ACCURACY, misses
 
 
-SECOND = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "nlu_messages_2.yml").read_text())["messages"]
+SECOND = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "nlu_messages_2.yml").read_text())[
+    "messages"
+]
 # The intent classifier is a logistic regression: the same data gives the same model, whatever
 # the seed, so there is no spread over seeds to take; these limits sit about seven messages
 # below what the model gave (docs/measurements.md), so that a small change of data does not
@@ -70,7 +74,9 @@ def test_intent_accuracy_on_the_second_development_set(conversation):
         got = parse["intent"]["name"]
         total[group] += 1
         right[group] += got == message["intent"]
-        asked = got == FALLBACK_INTENT and message["intent"] in options.likely_intents(parse["intent_ranking"])
+        asked = got == FALLBACK_INTENT and message["intent"] in options.likely_intents(
+            parse["intent_ranking"]
+        )
         offered[group] += got == message["intent"] or asked
         if got != message["intent"]:
             misses.append((message["text"], message["intent"], got))
@@ -78,7 +84,8 @@ def test_intent_accuracy_on_the_second_development_set(conversation):
     right_or_offered = sum(offered.values()) / sum(total.values())
     MEASUREMENTS["second development NLU set (strict)"] = (
         f"topics {right['topics']}/{total['topics']}, others {right['others']}/{total['others']}, "
-        f"right or offered {sum(offered.values())}/{sum(total.values())}")
+        f"right or offered {sum(offered.values())}/{sum(total.values())}"
+    )
     assert share["topics"] >= MIN_TOPIC_ACCURACY_2, misses
     assert share["others"] >= MIN_OTHER_ACCURACY_2, misses
     assert right_or_offered >= MIN_RIGHT_OR_OFFERED_2, misses

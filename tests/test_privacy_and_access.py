@@ -1,6 +1,7 @@
 """Against a running server: the guarded REST channel, bad input, the API token,
 CORS, conversations kept across a restart in SQLite, retention, and logs without
 message text."""
+
 import json
 import os
 import subprocess
@@ -13,9 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import (
+    CRISIS_LINE,
+    MODEL_PATH,
+    PROJECT_ROOT,
+    VENV_BIN,
+    free_port,
+    start_process,
+    stop_process,
+    wait_for_http,
+)
 
 from threshold.clinic_profile import load_clinic_profile
-from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http, CRISIS_LINE
 
 WEBHOOK_TOKEN = "test-webhook-token"
 API_TOKEN = "test-api-token"
@@ -36,13 +46,31 @@ class Server:
         """The server as `make run` starts it (threshold.rasa_server), the API token in the environment."""
         self.port = free_port()
         self.process = start_process(
-            [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run", "--model", str(MODEL_PATH),
-             "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
-             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-             "--port", str(self.port), "--interface", "127.0.0.1", "--cors", ORIGIN],
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "threshold.rasa_server",
+                "run",
+                "--model",
+                str(MODEL_PATH),
+                "--endpoints",
+                str(PROJECT_ROOT / "endpoints.yml"),
+                "--credentials",
+                str(PROJECT_ROOT / "credentials.yml"),
+                "--port",
+                str(self.port),
+                "--interface",
+                "127.0.0.1",
+                "--cors",
+                ORIGIN,
+            ],
             self.log,
-            env={"THRESHOLD_WEBHOOK_TOKEN": WEBHOOK_TOKEN, "THRESHOLD_DB_NAME": str(self.database),
-                 "THRESHOLD_API_TOKEN": API_TOKEN, "THRESHOLD_MAX_QUEUE": str(MAX_QUEUE)},
+            env={
+                "THRESHOLD_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+                "THRESHOLD_DB_NAME": str(self.database),
+                "THRESHOLD_API_TOKEN": API_TOKEN,
+                "THRESHOLD_MAX_QUEUE": str(MAX_QUEUE),
+            },
         )
         wait_for_http(f"{self.url}/", self.process, timeout=180)
         return self
@@ -180,18 +208,22 @@ def test_a_conversation_continues_after_a_restart(tmp_path):
         second.stop()
 
 
-@pytest.mark.parametrize("channel,needs", [("telegram", "THRESHOLD_TELEGRAM_TOKEN"),
-                                           ("slack", "THRESHOLD_SLACK_SIGNING_SECRET")])
+@pytest.mark.parametrize(
+    "channel,needs", [("telegram", "THRESHOLD_TELEGRAM_TOKEN"), ("slack", "THRESHOLD_SLACK_SIGNING_SECRET")]
+)
 def test_messaging_channels_stay_closed_without_their_secrets(server, channel, needs):
     body = json.dumps({"update_id": 1, "message": {"text": "hi"}}).encode()
     status, answer = server.post(body, token=None, path=f"/webhooks/{channel}/webhook")
     assert status == 403 and needs in answer["error"]
 
 
-@pytest.mark.parametrize("body", [
-    b'{"sender": "ok\\udc80", "message": "hi"}',
-    b'{"sender": "ok", "message": "hi \\ud800 there"}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"sender": "ok\\udc80", "message": "hi"}',
+        b'{"sender": "ok", "message": "hi \\ud800 there"}',
+    ],
+)
 def test_a_lone_surrogate_gets_a_400_and_the_server_keeps_running(server, body):
     code, answer = server.post(body)
     assert code == 400 and answer["error"]
@@ -202,9 +234,13 @@ def test_a_lone_surrogate_gets_a_400_and_the_server_keeps_running(server, body):
 def test_an_oversized_body_is_refused_and_metadata_is_not_stored(server):
     big = json.dumps({"sender": "meta", "message": "hi", "metadata": {"x": "y" * 200_000}}).encode()
     assert server.post(big)[0] == 413
-    small = json.dumps({"sender": "meta2", "message": "hi", "metadata": {"secret_note": "do not keep"}}).encode()
+    small = json.dumps(
+        {"sender": "meta2", "message": "hi", "metadata": {"secret_note": "do not keep"}}
+    ).encode()
     assert server.post(small)[0] == 200
-    with urllib.request.urlopen(f"{server.url}/conversations/meta2/tracker?token={API_TOKEN}", timeout=30) as answer:
+    with urllib.request.urlopen(
+        f"{server.url}/conversations/meta2/tracker?token={API_TOKEN}", timeout=30
+    ) as answer:
         tracker = answer.read().decode()
     assert '"hi"' in tracker and "do not keep" not in tracker
 
@@ -226,8 +262,11 @@ def test_version_needs_the_api_token(server):
 
 def post_and_headers(url, sender, text):
     body = json.dumps({"sender": sender, "message": text}).encode()
-    request = urllib.request.Request(url, data=body, headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {WEBHOOK_TOKEN}"})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {WEBHOOK_TOKEN}"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
             return response.status, dict(response.headers)
@@ -241,7 +280,9 @@ def test_a_burst_beyond_the_queue_gets_503_with_retry_after_and_every_accepted_m
 
     def send(sender):
         barrier.wait()
-        return post_and_headers(f"{server.url}/webhooks/rest/webhook", sender, "why does therapy take so long?")
+        return post_and_headers(
+            f"{server.url}/webhooks/rest/webhook", sender, "why does therapy take so long?"
+        )
 
     with ThreadPoolExecutor(len(senders)) as pool:
         results = dict(zip(senders, pool.map(send, senders)))
@@ -262,13 +303,22 @@ def test_a_burst_beyond_the_queue_gets_503_with_retry_after_and_every_accepted_m
 @pytest.mark.parametrize("value", ["0", "many", "-3"])
 def test_a_wrong_queue_limit_stops_start_up_naming_the_setting(value):
     finished = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run"], cwd=PROJECT_ROOT,
-        env={**os.environ, "THRESHOLD_MAX_QUEUE": value}, capture_output=True, text=True, timeout=60)
+        [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "THRESHOLD_MAX_QUEUE": value},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert finished.returncode != 0 and "THRESHOLD_MAX_QUEUE" in finished.stderr
 
 
 def test_the_api_token_on_the_command_line_is_refused():
     finished = subprocess.run(
-        [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run", "--auth-token", "x"], cwd=PROJECT_ROOT,
-        capture_output=True, text=True, timeout=60)
+        [str(VENV_BIN / "python"), "-m", "threshold.rasa_server", "run", "--auth-token", "x"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert finished.returncode != 0 and "THRESHOLD_API_TOKEN" in finished.stderr

@@ -1,15 +1,16 @@
 """Retention (`make purge DAYS=N`) and a database that cannot be reached."""
+
 import asyncio
 import time
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import free_port
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from scripts_path import load_script
+
 from threshold.tracker_store import ClinicSQLTrackerStore, TrackerStoreUnavailable
 
 
@@ -45,8 +46,15 @@ def test_an_unreachable_database_stops_start_up_with_its_name(monkeypatch):
     monkeypatch.setenv("THRESHOLD_DB_CONNECT_SECONDS", "1")
     port = free_port()  # nothing listens there
     with pytest.raises(TrackerStoreUnavailable) as error:
-        ClinicSQLTrackerStore(domain=Domain.empty(), dialect="postgresql", host="127.0.0.1",
-                              port=port, db="clinic_conversations", username="x", password="y")
+        ClinicSQLTrackerStore(
+            domain=Domain.empty(),
+            dialect="postgresql",
+            host="127.0.0.1",
+            port=port,
+            db="clinic_conversations",
+            username="x",
+            password="y",
+        )
     message = str(error.value)
     assert "clinic_conversations" in message and f"127.0.0.1:{port}" in message
 

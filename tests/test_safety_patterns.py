@@ -1,18 +1,18 @@
 """Unit tests of the SafetyNet component and its patterns file."""
+
 import pytest
 import yaml
-
-from components.safety_net import (
-    SAFETY_NET_KEY,
-    SafetyNet,
-    SafetyPatternsError,
-    PatternSet,
-    squeeze,
-)
+from conftest import PROJECT_ROOT
 from rasa.nlu.utils.spacy_utils import SpacyModel
 from rasa.shared.nlu.training_data.message import Message
 
-from conftest import PROJECT_ROOT
+from components.safety_net import (
+    SAFETY_NET_KEY,
+    PatternSet,
+    SafetyNet,
+    SafetyPatternsError,
+    squeeze,
+)
 
 PATTERNS_FILE = PROJECT_ROOT / "content" / "safety_patterns.yml"
 PATTERN_DATA = yaml.safe_load(PATTERNS_FILE.read_text(encoding="utf-8"))
@@ -21,9 +21,7 @@ FAMILY_EXAMPLES = [
     for family, spec in PATTERN_DATA["families"].items()
     for example in spec.get("examples", [])
 ]
-ALL_IDIOMS = [
-    idiom for spec in PATTERN_DATA["families"].values() for idiom in spec.get("idioms", [])
-]
+ALL_IDIOMS = [idiom for spec in PATTERN_DATA["families"].values() for idiom in spec.get("idioms", [])]
 
 
 def test_every_family_has_examples_and_idioms():
@@ -64,10 +62,22 @@ def test_squeeze_collapses_repeated_letters():
     assert squeeze("killll") == squeeze("kill") == "kil"
 
 
-def _process(safety_patterns, text, classifier_intent="greet", stage_risk=None, check_below=0.0,
-             stage_intent=None, emergency_check_below=0.0):
-    net = SafetyNet({"patterns": str(PATTERNS_FILE), "check_below": check_below,
-                     "emergency_check_below": emergency_check_below})
+def _process(
+    safety_patterns,
+    text,
+    classifier_intent="greet",
+    stage_risk=None,
+    check_below=0.0,
+    stage_intent=None,
+    emergency_check_below=0.0,
+):
+    net = SafetyNet(
+        {
+            "patterns": str(PATTERNS_FILE),
+            "check_below": check_below,
+            "emergency_check_below": emergency_check_below,
+        }
+    )
     net._patterns = safety_patterns
     message = Message.build(text=text, intent=classifier_intent)
     message.set("intent", {"name": classifier_intent, "confidence": 0.9})
@@ -84,9 +94,7 @@ def test_component_overrides_intent_and_records_family(safety_patterns):
     assert message.get("intent_ranking")[0]["name"] == "crisis"
     assert message.get(SAFETY_NET_KEY)["family"] == "abuse"
     assert message.get(SAFETY_NET_KEY)["classifier_intent"] == "greet"
-    assert {"crisis_family": "abuse"} == {
-        e["entity"]: e["value"] for e in message.get("entities")
-    }
+    assert {"crisis_family": "abuse"} == {e["entity"]: e["value"] for e in message.get("entities")}
 
 
 def test_emergency_outranks_crisis(safety_patterns):
@@ -129,8 +137,9 @@ def test_a_crisis_pattern_the_risk_model_scores_harmless_gets_the_check_in_not_t
     softened = _process(safety_patterns, text, classifier_intent, stage_risk=0.1, check_below=0.35)
     assert softened.get("intent")["name"] == "crisis_check"
     assert softened.get(SAFETY_NET_KEY)["fired"] is True
-    confirmed = _process(safety_patterns, text, classifier_intent, stage_risk=0.8, stage_intent="crisis",
-                         check_below=0.35)
+    confirmed = _process(
+        safety_patterns, text, classifier_intent, stage_risk=0.8, stage_intent="crisis", check_below=0.35
+    )
     assert confirmed.get("intent")["name"] == "crisis"
 
 
@@ -147,8 +156,9 @@ def test_a_crisis_pattern_does_not_replace_the_risk_models_emergency_or_check_in
     # 0.32: a likely emergency scored between the check-in threshold and check_below.
     text = "i want to kill myself"
     for stage_intent in ("medical_emergency", "crisis_check"):
-        message = _process(safety_patterns, text, stage_risk=stage_risk, stage_intent=stage_intent,
-                           check_below=0.35)
+        message = _process(
+            safety_patterns, text, stage_risk=stage_risk, stage_intent=stage_intent, check_below=0.35
+        )
         assert message.get("intent")["name"] == stage_intent
         assert message.get(SAFETY_NET_KEY)["fired"] is True
 

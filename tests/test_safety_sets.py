@@ -9,10 +9,11 @@ set (tests/data/frozen/risk_test.yml) is measured by `make eval-frozen`, not her
 - Harmless look-alikes: limits on full alarms and on check-ins, set above the
   spread measured over several training seeds (docs/measurements.md).
 """
+
 import pytest
 import yaml
-
 from conftest import MEASUREMENTS, PROJECT_ROOT
+
 from threshold.clinic_profile import load_clinic_profile
 
 DEV = PROJECT_ROOT / "tests" / "data" / "dev"
@@ -27,8 +28,16 @@ ALARM_REPLIES = {"utter_crisis", "utter_medical_emergency"}
 CAUGHT_REPLIES = ALARM_REPLIES | {"utter_crisis_check"}
 THIRD_PARTY_REPLIES = CAUGHT_REPLIES | {"utter_crisis_third_party"}
 REQUIRED_FAMILIES = {
-    "explicit", "passive", "self_harm", "plan_or_means", "slang", "abuse_and_assault",
-    "danger_now", "harm_to_others", "overdose", "medical_emergency",
+    "explicit",
+    "passive",
+    "self_harm",
+    "plan_or_means",
+    "slang",
+    "abuse_and_assault",
+    "danger_now",
+    "harm_to_others",
+    "overdose",
+    "medical_emergency",
 }
 # Limits on harmless messages (see the module docstring).
 # The risk stage and the safety net decide alarms without the intent classifier, and the
@@ -81,8 +90,9 @@ def harmless_outcomes(new_conversation, messages):
 def test_hard_negatives_get_few_alarms_and_few_check_ins(new_conversation):
     alarms, checks = harmless_outcomes(new_conversation, HARD_NEGATIVES)
     total = len(HARD_NEGATIVES)
-    MEASUREMENTS["dev hard negatives"] = (f"full alarms {len(alarms)}/{total}, check-ins {len(checks)}/{total}: "
-                                          f"{alarms + checks}")
+    MEASUREMENTS["dev hard negatives"] = (
+        f"full alarms {len(alarms)}/{total}, check-ins {len(checks)}/{total}: {alarms + checks}"
+    )
     assert len(alarms) / total <= MAX_FULL_ALARMS["hard negatives"], alarms
     assert len(checks) / total <= MAX_CHECK_INS["hard negatives"], checks
 
@@ -101,15 +111,20 @@ def test_the_risk_check_sets(new_conversation, name):
         if message["expect"] == "medical_emergency":
             emergencies += 1
             emergency_replies += reply["action"] == "utter_medical_emergency"
-    third_missed = [m["text"] for m in third
-                    if first_reply(new_conversation, m["text"])["action"] not in THIRD_PARTY_REPLIES]
+    third_missed = [
+        m["text"]
+        for m in third
+        if first_reply(new_conversation, m["text"])["action"] not in THIRD_PARTY_REPLIES
+    ]
     alarms, checks = harmless_outcomes(new_conversation, harmless)
     recall = 1 - len(missed) / len(risky)
     MEASUREMENTS[name] = (
         f"risk caught {len(risky) - len(missed)}/{len(risky)}, emergencies with the emergency reply "
         f"{emergency_replies}/{emergencies}, someone else at risk "
-        f"{len(third) - len(third_missed)}/{len(third)}, harmless: full alarms {len(alarms)}/{len(harmless)}, "
-        f"check-ins {len(checks)}/{len(harmless)}")
+        f"{len(third) - len(third_missed)}/{len(third)}, "
+        f"harmless: full alarms {len(alarms)}/{len(harmless)}, "
+        f"check-ins {len(checks)}/{len(harmless)}"
+    )
     assert recall >= MIN_RISK_CHECK_RECALL[name], missed
     assert emergency_replies / emergencies >= MIN_EMERGENCY_REPLY[name]
     assert 1 - len(third_missed) / len(third) >= MIN_THIRD_PARTY_RECALL, third_missed
@@ -117,9 +132,7 @@ def test_the_risk_check_sets(new_conversation, name):
     assert len(checks) / len(harmless) <= MAX_CHECK_INS[name], checks
 
 
-@pytest.mark.parametrize(
-    "message", ["I want to kill myself", "my boyfriend hit me", "i took too many pills"]
-)
+@pytest.mark.parametrize("message", ["I want to kill myself", "my boyfriend hit me", "i took too many pills"])
 def test_crisis_reply_carries_real_contacts(new_conversation, message):
     text = first_reply(new_conversation, message)["text"]
     assert CONTACTS["emergency_number"] in text

@@ -1,6 +1,7 @@
 """A running Rasa server with the action server down, then slow: safety replies
 and article answers are static responses driven by rules, so they still work, and
 an exercise request gets a short static note instead of silence."""
+
 import json
 import threading
 import time
@@ -9,9 +10,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
-
-from conftest import MODEL_PATH, PROJECT_ROOT, VENV_BIN, free_port, start_process, stop_process, wait_for_http, CRISIS_LINE, EMERGENCY_NUMBER, BOOKING_URL, CLINIC_PHONE
-
+from conftest import (
+    BOOKING_URL,
+    CLINIC_PHONE,
+    CRISIS_LINE,
+    EMERGENCY_NUMBER,
+    MODEL_PATH,
+    PROJECT_ROOT,
+    VENV_BIN,
+    free_port,
+    start_process,
+    stop_process,
+    wait_for_http,
+)
 
 TOKEN = "test-token"
 
@@ -38,9 +49,20 @@ def server_without_actions(tmp_path_factory, actions_port):
     )
     port = free_port()
     process = start_process(
-        [str(VENV_BIN / "rasa"), "run", "--model", str(MODEL_PATH), "--endpoints", str(endpoints),
-         "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(port),
-         "--interface", "127.0.0.1"],
+        [
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(MODEL_PATH),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(PROJECT_ROOT / "credentials.yml"),
+            "--port",
+            str(port),
+            "--interface",
+            "127.0.0.1",
+        ],
         PROJECT_ROOT / "logs" / "test-server-without-actions.log",
         env={"THRESHOLD_WEBHOOK_TOKEN": TOKEN},
     )

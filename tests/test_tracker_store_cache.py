@@ -1,13 +1,14 @@
 """The conversation store keeps recently saved conversations in memory, and uses
 one only while the database still holds exactly its events."""
+
 import asyncio
 import time
 
 import pytest
 import sqlalchemy as sa
-
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
 from threshold.tracker_store import ClinicSQLTrackerStore
 
 
@@ -36,7 +37,9 @@ def user_texts(tracker):
 
 def stored_rows(database, sender):
     with sa.create_engine(f"sqlite:///{database}").connect() as connection:
-        return connection.execute(sa.text("select count(*) from events where sender_id = :s"), {"s": sender}).scalar()
+        return connection.execute(
+            sa.text("select count(*) from events where sender_id = :s"), {"s": sender}
+        ).scalar()
 
 
 def test_a_recent_conversation_comes_from_memory_and_is_stored_in_full(tmp_path):
@@ -60,7 +63,11 @@ def test_a_change_by_another_server_is_noticed(tmp_path):
     tracker = run(ours.retrieve("b"))
     assert user_texts(tracker) == ["hello", "from the other server"]
     take_turn(ours, "b", "back here")
-    assert user_texts(run(new_store(database).retrieve("b"))) == ["hello", "from the other server", "back here"]
+    assert user_texts(run(new_store(database).retrieve("b"))) == [
+        "hello",
+        "from the other server",
+        "back here",
+    ]
 
 
 def test_a_purged_conversation_is_not_brought_back(tmp_path):
@@ -98,8 +105,15 @@ def test_memory_can_be_turned_off(tmp_path):
     assert run(store.retrieve("f")) is not saved
 
 
-@pytest.mark.parametrize("settings", [{"recent_conversations": -1}, {"recent_conversations": "many"},
-                                      {"recent_minutes": 0}, {"recent_minutes": True}])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"recent_conversations": -1},
+        {"recent_conversations": "many"},
+        {"recent_minutes": 0},
+        {"recent_minutes": True},
+    ],
+)
 def test_bad_settings_are_refused(tmp_path, settings):
     with pytest.raises(ValueError, match="tracker_store: recent_"):
         new_store(tmp_path / "c.db", **settings)

@@ -1,10 +1,11 @@
 """The web page server (threshold.web): the widget's words, colours and headers."""
+
 import json
 
 import pytest
 import yaml
+from conftest import CLINIC_NAME, CRISIS_LINE, EMERGENCY_NUMBER, PROJECT_ROOT
 
-from conftest import PROJECT_ROOT, CRISIS_LINE, EMERGENCY_NUMBER, CLINIC_NAME
 from threshold.clinic_profile import load_clinic_profile, parse_clinic_profile
 from threshold.web import WidgetSite, assistant_url_for, widget_text
 
@@ -20,7 +21,11 @@ def site(monkeypatch):
 def test_the_widget_words_are_filled_in_from_the_clinic_profile():
     text = widget_text(load_clinic_profile())
     assert text["title"] == f"{CLINIC_NAME} assistant"
-    assert CRISIS_LINE in text["footer"] and EMERGENCY_NUMBER in text["footer"] and "not a therapist" in text["footer"]
+    assert (
+        CRISIS_LINE in text["footer"]
+        and EMERGENCY_NUMBER in text["footer"]
+        and "not a therapist" in text["footer"]
+    )
     assert not any("{" in value for value in text.values())
 
 

@@ -4,6 +4,7 @@ Playwright, against the demo page (threshold.web) and a running assistant.
 Screenshots of the widget at desktop and phone width are written to results/screenshots/
 (not tracked; copy one to docs/ by hand when the widget's look changes).
 """
+
 import json
 import os
 import re
@@ -13,17 +14,33 @@ import urllib.request
 
 import pytest
 import yaml
-
-from conftest import PROJECT_ROOT, VENV_BIN, start_process, stop_process, wait_for_http, CRISIS_LINE, EMERGENCY_NUMBER, BOOKING_URL, CLINIC_NAME
-
+from conftest import (
+    BOOKING_URL,
+    CLINIC_NAME,
+    CRISIS_LINE,
+    EMERGENCY_NUMBER,
+    PROJECT_ROOT,
+    VENV_BIN,
+    start_process,
+    stop_process,
+    wait_for_http,
+)
 from playwright import sync_api as playwright_api
 
 # Found as scripts/check_browser.sh (run first by `make test`) finds it: THRESHOLD_CHROMIUM, else
 # `chromium` on the PATH (Debian's /usr/bin/chromium).
 CHROMIUM = os.environ.get("THRESHOLD_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # As root in a container, without the network: no sandbox, no background calls home.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
 WIDGET_TEXT = yaml.safe_load((PROJECT_ROOT / "content" / "widget.yml").read_text())
 ANSWER_WAIT_MS = 30_000
@@ -33,9 +50,20 @@ ANSWER_WAIT_MS = 30_000
 def site(channel_server, widget_site_port, widget_clinic_profile):
     """The demo clinic page with the widget; its URL."""
     process = start_process(
-        [str(VENV_BIN / "python"), "-m", "threshold.web", "--port", str(widget_site_port), "--host", "127.0.0.1"],
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "threshold.web",
+            "--port",
+            str(widget_site_port),
+            "--host",
+            "127.0.0.1",
+        ],
         PROJECT_ROOT / "logs" / "test-web.log",
-        env={"THRESHOLD_CLINIC_PROFILE": str(widget_clinic_profile), "THRESHOLD_ASSISTANT_URL": channel_server},
+        env={
+            "THRESHOLD_CLINIC_PROFILE": str(widget_clinic_profile),
+            "THRESHOLD_ASSISTANT_URL": channel_server,
+        },
     )
     url = f"http://127.0.0.1:{widget_site_port}"
     try:
@@ -140,8 +168,12 @@ def test_html_in_messages_is_shown_as_text_and_never_run(page, site):
     ask(page, attack)
     playwright_api.expect(page.locator(".threshold-user p").last).to_have_text(attack)
     # A reply that carried HTML would be shown as text too.
-    page.evaluate("window.thresholdChat.receive({text: 'Look <img src=y onerror=alert(2)> <b>here</b>: https://example.org/a.'})")
-    playwright_api.expect(bot_messages(page).last).to_have_text("Look <img src=y onerror=alert(2)> <b>here</b>: https://example.org/a.")
+    page.evaluate(
+        "window.thresholdChat.receive({text: 'Look <img src=y onerror=alert(2)> <b>here</b>: https://example.org/a.'})"
+    )
+    playwright_api.expect(bot_messages(page).last).to_have_text(
+        "Look <img src=y onerror=alert(2)> <b>here</b>: https://example.org/a."
+    )
     assert page.locator("#threshold-chat img, #threshold-chat b").count() == 0
     assert page.locator(".threshold-bot a[href='https://example.org/a']").count() == 1
     page.wait_for_timeout(500)
@@ -161,8 +193,13 @@ def test_the_conversation_survives_a_reload(page, site, channel_database):
     ask(page, "how much does it cost?")
     assert "$140" in " ".join(bot_messages(page).all_inner_texts())
     with sqlite3.connect(channel_database) as connection:
-        stored = [row[0] for row in connection.execute(
-            "select intent_name from events where sender_id = ? and type_name = 'user' order by id", (session,))]
+        stored = [
+            row[0]
+            for row in connection.execute(
+                "select intent_name from events where sender_id = ? and type_name = 'user' order by id",
+                (session,),
+            )
+        ]
     assert stored == ["greet", "pre_appointment_first_session", "pre_appointment_cost"]
 
 
@@ -212,11 +249,13 @@ def test_a_page_from_another_origin_cannot_open_the_chat(page, site):
     assert bot_messages(page).count() == 0
 
 
-@pytest.mark.parametrize("name,viewport", [("desktop", {"width": 1280, "height": 800}),
-                                           ("phone", {"width": 390, "height": 844})])
+@pytest.mark.parametrize(
+    "name,viewport", [("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 390, "height": 844})]
+)
 def test_screenshots_at_desktop_and_phone_width(browser, site, name, viewport):
-    context = browser.new_context(viewport=viewport, device_scale_factor=1, is_mobile=name == "phone",
-                                  has_touch=name == "phone")
+    context = browser.new_context(
+        viewport=viewport, device_scale_factor=1, is_mobile=name == "phone", has_touch=name == "phone"
+    )
     page = context.new_page()
     page.set_default_timeout(ANSWER_WAIT_MS)
     try:

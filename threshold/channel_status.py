@@ -2,6 +2,7 @@
 
 Usage: python -m threshold.channel_status
 """
+
 import os
 import sys
 
@@ -10,8 +11,9 @@ from threshold import channels, slack, telegram
 
 def status_lines():
     rest_token = os.environ.get(channels.TOKEN_ENV)
-    yield "REST webhook: " + ("on, behind " + channels.TOKEN_ENV if rest_token
-                              else f"closed (set {channels.TOKEN_ENV} to open it)")
+    yield "REST webhook: " + (
+        "on, behind " + channels.TOKEN_ENV if rest_token else f"closed (set {channels.TOKEN_ENV} to open it)"
+    )
     yield "Web widget (socket.io): on"
     for name, module in (("Telegram", telegram), ("Slack", slack)):
         problem = module.settings_problem()

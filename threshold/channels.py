@@ -4,6 +4,7 @@ Rasa 3.6's REST webhook accepts anyone. This one (set in credentials.yml) answer
 only requests with `Authorization: Bearer <THRESHOLD_WEBHOOK_TOKEN>`; without that
 variable it stays closed (403). Bad input gets a clear 4xx, never a 500.
 """
+
 import hmac
 import json
 import logging
@@ -11,11 +12,10 @@ import os
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
-from sanic import Blueprint, response
-from sanic.request import Request
-
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +49,21 @@ def is_valid_unicode(value: Any) -> bool:
     return True
 
 
-def namespaced(on_new_message: Callable[[UserMessage], Awaitable[Any]], prefix: Text
-               ) -> Callable[[UserMessage], Awaitable[Any]]:
+def namespaced(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]], prefix: Text
+) -> Callable[[UserMessage], Awaitable[Any]]:
     """`on_new_message` with the channel's prefix put before each sender id."""
+
     async def handle(message: UserMessage) -> Any:
         message.sender_id = f"{prefix}{message.sender_id}"
         return await on_new_message(message)
+
     return handle
 
 
 def without_prefix(recipient_id: Text, prefix: Text) -> Text:
     """The channel's own id (a Telegram chat, a Slack user) for a namespaced conversation id."""
-    return recipient_id[len(prefix):] if recipient_id.startswith(prefix) else recipient_id
+    return recipient_id[len(prefix) :] if recipient_id.startswith(prefix) else recipient_id
 
 
 def clean_message(message: Any) -> Text:
@@ -86,9 +89,9 @@ def parse_body(body: bytes) -> Dict[Text, Any]:
     try:
         data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
-        raise InputError(400, "the request body is not valid UTF-8")
+        raise InputError(400, "the request body is not valid UTF-8") from None
     except ValueError:
-        raise InputError(400, "the request body is not valid JSON")
+        raise InputError(400, "the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise InputError(400, "the request body must be a JSON object with 'sender' and 'message'")
     if not is_valid_unicode(data):
@@ -98,7 +101,9 @@ def parse_body(body: bytes) -> Dict[Text, Any]:
         raise InputError(400, f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters")
     if sender.startswith(tuple(CHANNEL_PREFIXES.values())):
         reserved = ", ".join(f"'{prefix}'" for prefix in CHANNEL_PREFIXES.values())
-        raise InputError(400, f"'sender' must not start with {reserved}: those are other channels' conversations")
+        raise InputError(
+            400, f"'sender' must not start with {reserved}: those are other channels' conversations"
+        )
     return {"sender": sender, "message": clean_message(message)}
 
 
@@ -154,10 +159,14 @@ class TokenRestInput(RestInput):
                 return response.json({"error": str(error)}, status=error.status)
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(UserMessage(
-                    parsed["message"], collector, parsed["sender"],
-                    input_channel=self.name(),
-                ))
+                await on_new_message(
+                    UserMessage(
+                        parsed["message"],
+                        collector,
+                        parsed["sender"],
+                        input_channel=self.name(),
+                    )
+                )
             except Exception as error:  # the person gets an answer, the log no message text
                 logger.error("A message could not be handled: %s", type(error).__name__)
                 return response.json({"error": "the message could not be handled"}, status=503)

@@ -5,6 +5,7 @@ what is expected; nothing falls back silently. Crisis contacts a clinic leaves
 out come from content/crisis_defaults.yml for its region, and the values in use
 are logged at start-up.
 """
+
 import functools
 import logging
 import os
@@ -87,10 +88,7 @@ class ClinicProfile:
 
     def template_values(self) -> Dict[str, Any]:
         """Values that reply templates may use as {placeholders} and conditions."""
-        values: Dict[str, Any] = {
-            f"clinic_{field}": getattr(self, field)
-            for field in REQUIRED_TEXT_FIELDS
-        }
+        values: Dict[str, Any] = {f"clinic_{field}": getattr(self, field) for field in REQUIRED_TEXT_FIELDS}
         values["booking_url"] = self.booking_url or ""
         values["clinic_has_booking_url"] = bool(self.booking_url)
         values["clinic_locations"] = "; ".join(self.locations)
@@ -148,14 +146,19 @@ def _crisis_contacts(data: Dict[str, Any], region: str, path: str) -> Dict[str, 
         _fail(path, "crisis.emergency_number", f"is missing; there is no default for region {region}")
     defaulted = sorted(set(CRISIS_FIELDS) - set(given))
     if defaulted:
-        logger.info("Crisis contacts from the %s defaults: %s", region if region in defaults_by_region else "worldwide", ", ".join(defaulted))
+        logger.info(
+            "Crisis contacts from the %s defaults: %s",
+            region if region in defaults_by_region else "worldwide",
+            ", ".join(defaulted),
+        )
     return contacts
 
 
 def contrast_ratio(first: str, second: str) -> float:
     """WCAG contrast ratio of two #rrggbb colours."""
+
     def luminance(colour: str) -> float:
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
@@ -170,18 +173,24 @@ def _widget(data: Dict[str, Any], path: str) -> Dict[str, str]:
             _fail(path, f"widget.{field}", "must be a colour written #rrggbb, in quotes", value)
     ratio = contrast_ratio(widget["primary_colour"], widget["text_on_primary"])
     if ratio < MIN_CONTRAST:
-        _fail(path, "widget.text_on_primary",
-              f"must be readable on primary_colour: contrast {ratio:.1f}:1, at least {MIN_CONTRAST}:1 is needed")
+        _fail(
+            path,
+            "widget.text_on_primary",
+            f"must be readable on primary_colour: contrast {ratio:.1f}:1, "
+            f"at least {MIN_CONTRAST}:1 is needed",
+        )
     return widget
 
 
 def parse_clinic_profile(data: Any, path: str = "clinic.yml") -> ClinicProfile:
     """Validate the parsed YAML of a clinic profile."""
     if not isinstance(data, dict):
-        raise ClinicProfileError(f"{path}: expected a mapping of fields (name: ..., phone: ...), found {type(data).__name__}")
+        raise ClinicProfileError(
+            f"{path}: expected a mapping of fields (name: ..., phone: ...), found {type(data).__name__}"
+        )
     unknown = sorted(set(data) - KNOWN_FIELDS)
     if unknown:
-        _fail(path, unknown[0], f"is not a known field; see README.md, 'The clinic profile'")
+        _fail(path, unknown[0], "is not a known field; see README.md, 'The clinic profile'")
     region = _text(data, "region", path).upper()
     if not _REGION.match(region):
         _fail(path, "region", "must be a two-letter country code such as US", data["region"])
@@ -193,7 +202,12 @@ def parse_clinic_profile(data: Any, path: str = "clinic.yml") -> ClinicProfile:
     booking_url = data.get("booking_url")
     if booking_url is not None:
         if not isinstance(booking_url, str) or not _URL.match(booking_url.strip()):
-            _fail(path, "booking_url", "must be a web address starting with https:// (or leave it out)", booking_url)
+            _fail(
+                path,
+                "booking_url",
+                "must be a web address starting with https:// (or leave it out)",
+                booking_url,
+            )
         booking_url = booking_url.strip()
     return ClinicProfile(
         region=region,
@@ -216,8 +230,11 @@ def web_origins(profile: ClinicProfile, environ=os.environ) -> List[str]:
     origins = list(profile.allowed_origins)
     port = (environ.get(DEMO_PAGE_PORT_ENV) or "").strip()
     if port.isdigit():
-        origins += [origin for origin in (f"http://localhost:{port}", f"http://127.0.0.1:{port}")
-                    if origin not in origins]
+        origins += [
+            origin
+            for origin in (f"http://localhost:{port}", f"http://127.0.0.1:{port}")
+            if origin not in origins
+        ]
     return origins
 
 

@@ -13,13 +13,13 @@ RiskStage) has that language. Set in endpoints.yml:
     nlg:
       type: threshold.nlg.ClinicResponseGenerator
 """
+
 import logging
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import yaml
-
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -53,18 +53,28 @@ def load_server_replies(path: Path, known_responses) -> Dict[Text, List[Dict[Tex
     responses: Dict[Text, List[Dict[Text, Any]]] = {}
     for language, text in reminders.items():
         if not _LANGUAGE_CODE.match(str(language)) or not isinstance(text, str) or not text.strip():
-            raise ServerRepliesError(f"{path}: crisis_reminder.{language} must be a text under a two-letter code")
+            raise ServerRepliesError(
+                f"{path}: crisis_reminder.{language} must be a text under a two-letter code"
+            )
         name = REMINDER_RESPONSE if language == "en" else f"{REMINDER_RESPONSE}_{language}"
         responses[name] = [{"text": text}]
     for language, translated in (data.get("translations") or {}).items():
         if not _LANGUAGE_CODE.match(str(language)) or not isinstance(translated, dict):
-            raise ServerRepliesError(f"{path}: translations.{language}: expected a two-letter code with responses")
+            raise ServerRepliesError(
+                f"{path}: translations.{language}: expected a two-letter code with responses"
+            )
         for name, variants in translated.items():
             where = f"{path}: translations.{language}.{name}"
             if known_responses and name not in known_responses:
                 raise ServerRepliesError(f"{where}: there is no response {name} in data/responses/")
-            if not isinstance(variants, list) or not variants or not all(
-                    isinstance(v, dict) and isinstance(v.get("text"), str) and v["text"].strip() for v in variants):
+            if (
+                not isinstance(variants, list)
+                or not variants
+                or not all(
+                    isinstance(v, dict) and isinstance(v.get("text"), str) and v["text"].strip()
+                    for v in variants
+                )
+            ):
                 raise ServerRepliesError(f"{where}: expected a list of variants, each with a text")
             responses[f"{name}_{language}"] = variants
     return responses
@@ -105,9 +115,7 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         output_channel: Text,
         **kwargs: Any,
     ) -> Optional[Dict[Text, Any]]:
-        return self.generate_from_slots(
-            utter_action, tracker.current_slot_values(), output_channel, **kwargs
-        )
+        return self.generate_from_slots(utter_action, tracker.current_slot_values(), output_channel, **kwargs)
 
     def generate_from_slots(
         self,

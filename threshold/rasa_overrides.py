@@ -31,6 +31,7 @@ UnsupportedRasaVersion until the overrides have been reviewed for that version.
    - `/version` answers anyone in Rasa 3.6, even when the rest of the HTTP API needs
      the token; here it needs the token too.
 """
+
 import functools
 import hmac
 import inspect
@@ -68,10 +69,10 @@ check_rasa_version()
 import rasa.core.actions.action as rasa_actions  # noqa: E402
 import rasa.core.run as rasa_run  # noqa: E402
 from jsonschema import exceptions, validators  # noqa: E402
-from sanic import Sanic, response  # noqa: E402
-from sanic.request import Request  # noqa: E402
 from rasa.core.processor import MessageProcessor  # noqa: E402
 from rasa.shared.core.events import BotUttered, SlotSet  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ CRISIS_LINE_VALUES = ("crisis_line", "crisis_line_es")
 
 
 # 1. The action client ----------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=1)
 def response_validator():
@@ -108,6 +110,7 @@ def configure_action_client(timeout_seconds: float) -> None:
 
 # 2. The crisis reminder -----------------------------------------------------------
 
+
 def shows_risk(tracker, events: List[Any], prediction_events: List[Any]) -> bool:
     for event in list(prediction_events or []) + list(events):
         if isinstance(event, SlotSet) and event.key == CRISIS_SLOT:
@@ -117,7 +120,9 @@ def shows_risk(tracker, events: List[Any], prediction_events: List[Any]) -> bool
 
 def add_crisis_reminders(events: List[Any], tracker, nlg, prediction_events=None) -> None:
     """Give every bot message in `events` the crisis line, once the conversation has shown risk."""
-    if not any(isinstance(e, BotUttered) for e in events) or not shows_risk(tracker, events, prediction_events):
+    if not any(isinstance(e, BotUttered) for e in events) or not shows_risk(
+        tracker, events, prediction_events
+    ):
         return
     values = getattr(nlg, "clinic_values", None)
     if not values:
@@ -129,10 +134,14 @@ def add_crisis_reminders(events: List[Any], tracker, nlg, prediction_events=None
             continue
         if reminder is None:
             channel = tracker.get_latest_input_channel()
-            generated = nlg.generate_from_slots(REMINDER_RESPONSE, tracker.current_slot_values(), channel) or {}
+            generated = (
+                nlg.generate_from_slots(REMINDER_RESPONSE, tracker.current_slot_values(), channel) or {}
+            )
             reminder = generated.get("text")
             if not reminder:
-                logger.error("The %s response is missing: a reply after a crisis has no crisis line", REMINDER_RESPONSE)
+                logger.error(
+                    "The %s response is missing: a reply after a crisis has no crisis line", REMINDER_RESPONSE
+                )
                 return
         text = f"{event.text}\n\n{reminder}" if event.text else reminder
         events[index] = BotUttered(text, event.data, event.metadata, event.timestamp)
@@ -163,8 +172,9 @@ class AcceptQueue:
     """How many connections wait for this server to accept them, read from the kernel
     at most every `every` seconds (a read costs about a millisecond under a flood)."""
 
-    def __init__(self, port: int, every: float = 0.05,
-                 tables: Tuple[Text, ...] = ("/proc/net/tcp", "/proc/net/tcp6")) -> None:
+    def __init__(
+        self, port: int, every: float = 0.05, tables: Tuple[Text, ...] = ("/proc/net/tcp", "/proc/net/tcp6")
+    ) -> None:
         self.port, self.every, self.tables = port, every, tables
         self.read_at, self.value = float("-inf"), 0
 
@@ -184,7 +194,11 @@ class AcceptQueue:
                 continue
             for row in rows:
                 fields = row.split()
-                if len(fields) > 4 and fields[3] == _LISTENING and int(fields[1].rsplit(":", 1)[1], 16) == self.port:
+                if (
+                    len(fields) > 4
+                    and fields[3] == _LISTENING
+                    and int(fields[1].rsplit(":", 1)[1], 16) == self.port
+                ):
                     waiting += int(fields[4].split(":")[1], 16)
         return waiting
 
@@ -210,15 +224,18 @@ def shed_beyond_the_queue(app: Sanic, queue: AcceptQueue, max_queue: int) -> Non
         if waiting_in_process(request) + queue.length() > max_queue:
             return response.json(
                 {"error": "the assistant is busy; please send the message again in a few seconds"},
-                status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         return None
 
 
 def guard_version_route(app: Sanic, token: Text) -> None:
     @app.middleware("request")
     async def version_needs_the_token(request: Request):
-        if request.path.rstrip("/") == "/version" and \
-                not hmac.compare_digest((request.args.get("token") or "").encode(), token.encode()):
+        if request.path.rstrip("/") == "/version" and not hmac.compare_digest(
+            (request.args.get("token") or "").encode(), token.encode()
+        ):
             return response.json({"error": "missing or wrong token"}, status=401)
         return None
 

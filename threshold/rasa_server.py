@@ -9,6 +9,7 @@
   backlog (SANIC_BACKLOG, which Rasa reads) is raised to 1024 unless set, so a flood gets
   that answer rather than reset connections.
 """
+
 import os
 import sys
 from typing import List, Mapping, Optional, Text

@@ -7,20 +7,26 @@ THRESHOLD_SLACK_SIGNING_SECRET, stays closed (403) until both are set, answers
 Slack's URL check in the form Slack expects, and sends replies to
 THRESHOLD_SLACK_API_URL when that is set (the tests' stand-in for Slack).
 """
+
 import json
-from collections import OrderedDict
 import logging
 import os
+from collections import OrderedDict
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.slack import SlackBot, SlackInput
-
-from threshold.channels import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, namespaced, without_prefix
+from threshold.channels import (
+    CHANNEL_PREFIXES,
+    closed_blueprint,
+    is_valid_unicode,
+    namespaced,
+    without_prefix,
+)
 
 logger = logging.getLogger(__name__)
 PREFIX = CHANNEL_PREFIXES["slack"]
@@ -40,8 +46,14 @@ def settings_problem() -> Optional[Text]:
 
 
 class ClinicSlackBot(SlackBot):
-    def __init__(self, token: Text, slack_channel: Optional[Text] = None, thread_id: Optional[Text] = None,
-                 proxy: Optional[Text] = None, api_url: Optional[Text] = None) -> None:
+    def __init__(
+        self,
+        token: Text,
+        slack_channel: Optional[Text] = None,
+        thread_id: Optional[Text] = None,
+        proxy: Optional[Text] = None,
+        api_url: Optional[Text] = None,
+    ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         if api_url:
             self.client = AsyncWebClient(token, proxy=proxy, base_url=api_url.rstrip("/") + "/")
@@ -65,15 +77,21 @@ class EnvSlackInput(SlackInput):
             logger.info("Slack channel: off (%s).", self.problem)
             return
         super().__init__(
-            os.environ[TOKEN_ENV], slack_channel=os.environ.get(CHANNEL_ENV) or None,
-            slack_retry_reason_header="x-slack-retry-reason", slack_retry_number_header="x-slack-retry-num",
+            os.environ[TOKEN_ENV],
+            slack_channel=os.environ.get(CHANNEL_ENV) or None,
+            slack_retry_reason_header="x-slack-retry-reason",
+            slack_retry_number_header="x-slack-retry-num",
             slack_signing_secret=os.environ[SIGNING_SECRET_ENV],
         )
         self.api_url = os.environ.get(API_URL_ENV) or None
-        self.seen_events: "OrderedDict[Text, bool]" = OrderedDict()
+        self.seen_events: OrderedDict[Text, bool] = OrderedDict()
 
-    def get_output_channel(self, channel: Optional[Text] = None, thread_id: Optional[Text] = None) -> SlackBot:
-        return ClinicSlackBot(self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url)
+    def get_output_channel(
+        self, channel: Optional[Text] = None, thread_id: Optional[Text] = None
+    ) -> SlackBot:
+        return ClinicSlackBot(
+            self.slack_token, channel or self.slack_channel, thread_id, self.proxy, self.api_url
+        )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         if self.problem:
@@ -93,7 +111,9 @@ class EnvSlackInput(SlackInput):
                 except ValueError:
                     return None  # Rasa's Slack channel answers a malformed form itself
                 if not is_valid_unicode(payload):
-                    return response.json({"error": "the payload holds text that is not valid Unicode"}, status=400)
+                    return response.json(
+                        {"error": "the payload holds text that is not valid Unicode"}, status=400
+                    )
                 return None
             try:
                 body = json.loads(request.body or b"{}")
@@ -104,8 +124,11 @@ class EnvSlackInput(SlackInput):
             if not is_valid_unicode(body):
                 return response.json({"error": "the event holds text that is not valid Unicode"}, status=400)
             event_id = body.get("event_id")
-            if body.get("type") == "event_callback" and isinstance(event_id, str) and \
-                    self.is_request_from_slack_authentic(request):
+            if (
+                body.get("type") == "event_callback"
+                and isinstance(event_id, str)
+                and self.is_request_from_slack_authentic(request)
+            ):
                 # Slack may deliver an event again; a replayed event is answered once.
                 if event_id in self.seen_events:
                     return response.text("ok")

@@ -14,6 +14,7 @@ whatever a client sends. This one:
   check is not part of this channel (the signed session ids do that job), and a
   key that is silently ignored would look like protection it is not.
 """
+
 import hashlib
 import hmac
 import logging
@@ -22,15 +23,14 @@ import secrets
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.shared.exceptions import InvalidConfigException
 from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
-from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
-from rasa.shared.exceptions import InvalidConfigException
-
-from threshold.channels import CHANNEL_PREFIXES, InputError, MAX_SENDER_CHARS, clean_message, is_valid_unicode
+from threshold.channels import CHANNEL_PREFIXES, MAX_SENDER_CHARS, InputError, clean_message, is_valid_unicode
 from threshold.clinic_profile import process_profile, web_origins
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class SessionIds:
         """`value` when it is an id this server issued, else None."""
         if not isinstance(value, str) or len(value) > MAX_SENDER_CHARS or not value.startswith(self.PREFIX):
             return None
-        token, _, signature = value[len(self.PREFIX):].partition(".")
+        token, _, signature = value[len(self.PREFIX) :].partition(".")
         if not token or not hmac.compare_digest(signature.encode(), self._signature(token).encode()):
             return None
         return value
@@ -86,10 +86,10 @@ class ClinicSocketIOInput(SocketIOInput):
         refused = [key for key in UNSUPPORTED_CREDENTIALS if key in (credentials or {})]
         if refused:
             raise InvalidConfigException(
-                f"credentials.yml: the website chat channel ({cls.__module__}.{cls.__name__}) does not support "
-                f"{' or '.join(refused)}: the widget's conversations are identified by session ids this server "
-                f"issues and signs itself ({SESSION_SECRET_ENV}), not by JWTs. Remove {', '.join(refused)} "
-                "from its section in credentials.yml."
+                f"credentials.yml: the website chat channel ({cls.__module__}.{cls.__name__}) does not "
+                f"support {' or '.join(refused)}: the widget's conversations are identified by session ids "
+                f"this server issues and signs itself ({SESSION_SECRET_ENV}), not by JWTs. "
+                f"Remove {', '.join(refused)} from its section in credentials.yml."
             )
         return super().from_credentials(credentials)
 
@@ -124,8 +124,13 @@ class ClinicSocketIOInput(SocketIOInput):
                 logger.warning("socketio: a message was dropped: %s.", error)
                 return
             # Metadata is not passed on: nothing uses it, so nothing of it is stored.
-            await on_new_message(UserMessage(
-                text, SocketIOOutput(sio, self.bot_message_evt), sender_id, input_channel=self.name(),
-            ))
+            await on_new_message(
+                UserMessage(
+                    text,
+                    SocketIOOutput(sio, self.bot_message_evt),
+                    sender_id,
+                    input_channel=self.name(),
+                )
+            )
 
         return webhook

@@ -10,6 +10,7 @@ it is for every message, and calls Telegram while the server starts. This one:
 THRESHOLD_TELEGRAM_API_URL points it at another Bot API server (a local one,
 or the tests' stand-in); by default it is Telegram's.
 """
+
 import hmac
 import logging
 import os
@@ -19,11 +20,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from aiogram.bot.api import TelegramAPIServer
 from aiogram.types import Update
-from sanic import Blueprint, response
-from sanic.request import Request
-
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramOutput
+from sanic import Blueprint, response
+from sanic.request import Request
 
 from threshold.channels import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, without_prefix
 
@@ -65,10 +65,17 @@ class ClinicTelegramOutput(TelegramOutput):
 
     def __init__(self, access_token: Text, api_url: Optional[Text] = None) -> None:
         super(TelegramOutput, self).__init__(
-            access_token, server=TelegramAPIServer.from_base(api_url or "https://api.telegram.org"))
+            access_token, server=TelegramAPIServer.from_base(api_url or "https://api.telegram.org")
+        )
 
-    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
-                                     button_type: Optional[Text] = "vertical", **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self,
+        recipient_id: Text,
+        text: Text,
+        buttons: List[Dict[Text, Any]],
+        button_type: Optional[Text] = "vertical",
+        **kwargs: Any,
+    ) -> None:
         await super().send_text_with_buttons(recipient_id, text, buttons, button_type=button_type, **kwargs)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
@@ -87,7 +94,9 @@ def text_of(update: Update) -> Optional[Text]:
 
 
 def chat_of(update: Update) -> Optional[int]:
-    message = update.callback_query.message if update.callback_query else (update.message or update.edited_message)
+    message = (
+        update.callback_query.message if update.callback_query else (update.message or update.edited_message)
+    )
     return message.chat.id if message is not None and message.chat is not None else None
 
 
@@ -121,12 +130,20 @@ class SecretTelegramInput(InputChannel):
         """Tell Telegram where to send updates, and the secret to send with them."""
         bot = self.get_output_channel()
         try:
-            return bool(await bot.request("setWebhook", {
-                "url": self.webhook_url, "secret_token": self.secret,
-                "allowed_updates": '["message", "edited_message", "callback_query"]'}))
+            return bool(
+                await bot.request(
+                    "setWebhook",
+                    {
+                        "url": self.webhook_url,
+                        "secret_token": self.secret,
+                        "allowed_updates": '["message", "edited_message", "callback_query"]',
+                    },
+                )
+            )
         except Exception as error:  # the other channels keep working
-            logger.error("Telegram channel: could not register the webhook with Telegram (%s).",
-                         type(error).__name__)
+            logger.error(
+                "Telegram channel: could not register the webhook with Telegram (%s).", type(error).__name__
+            )
             return False
         finally:
             await bot.close()
@@ -147,7 +164,9 @@ class SecretTelegramInput(InputChannel):
                 return response.json({"error": "missing or wrong secret token"}, status=403)
             try:
                 if not is_valid_unicode(request.json):
-                    return response.json({"error": "the update holds text that is not valid Unicode"}, status=400)
+                    return response.json(
+                        {"error": "the update holds text that is not valid Unicode"}, status=400
+                    )
                 update = Update(**request.json)
                 text, chat = text_of(update), chat_of(update)
             except Exception:  # aiogram reads the fields lazily, so both steps can fail
@@ -155,7 +174,9 @@ class SecretTelegramInput(InputChannel):
             if text is None or chat is None:
                 return response.text("ok")  # acknowledged, nothing to answer
             try:
-                await on_new_message(UserMessage(text, out_channel, f"{PREFIX}{chat}", input_channel=self.name()))
+                await on_new_message(
+                    UserMessage(text, out_channel, f"{PREFIX}{chat}", input_channel=self.name())
+                )
             except Exception as error:  # Telegram would retry forever on an error status
                 logger.error("Telegram channel: a message could not be handled (%s).", type(error).__name__)
             return response.text("ok")

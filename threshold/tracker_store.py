@@ -15,6 +15,7 @@ it saved recently in memory (`recent_conversations`, for `recent_minutes`) and u
 one only if the database still holds exactly its events, so another server writing
 to the same database, or a purge, is noticed. The database stays the record.
 """
+
 import itertools
 import logging
 import os
@@ -22,11 +23,9 @@ import time
 from collections import OrderedDict
 from typing import Any, Optional, Text, Tuple
 
-from rasa.shared.core.trackers import DialogueStateTracker
-
 import sqlalchemy as sa
-
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +69,28 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
 
 
 class ClinicSQLTrackerStore(SQLTrackerStore):
-    def __init__(self, domain=None, host=None, event_broker=None, recent_conversations: int = 200,
-                 recent_minutes: float = 15, **kwargs: Any) -> None:
-        if isinstance(recent_conversations, bool) or not isinstance(recent_conversations, int) or recent_conversations < 0:
+    def __init__(
+        self,
+        domain=None,
+        host=None,
+        event_broker=None,
+        recent_conversations: int = 200,
+        recent_minutes: float = 15,
+        **kwargs: Any,
+    ) -> None:
+        if (
+            isinstance(recent_conversations, bool)
+            or not isinstance(recent_conversations, int)
+            or recent_conversations < 0
+        ):
             raise ValueError("tracker_store: recent_conversations must be a whole number, 0 or more")
-        if isinstance(recent_minutes, bool) or not isinstance(recent_minutes, (int, float)) or recent_minutes <= 0:
+        if (
+            isinstance(recent_minutes, bool)
+            or not isinstance(recent_minutes, (int, float))
+            or recent_minutes <= 0
+        ):
             raise ValueError("tracker_store: recent_minutes must be a number of minutes above 0")
-        self._recent: "OrderedDict[Text, Tuple[DialogueStateTracker, float]]" = OrderedDict()
+        self._recent: OrderedDict[Text, Tuple[DialogueStateTracker, float]] = OrderedDict()
         # How many events of a conversation in use are in the database, as checked when it was read.
         self._stored_counts: dict = {}
         self._recent_limit = recent_conversations
@@ -95,9 +109,14 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
     @staticmethod
     def _check_reachable(settings: dict, dialect: Text, db: Text, where: Text) -> None:
         url = SQLTrackerStore.get_db_url(
-            dialect, settings.get("host"), settings.get("port"), db,
-            settings.get("username"), settings.get("password"),
-            settings.get("login_db"), settings.get("query"),
+            dialect,
+            settings.get("host"),
+            settings.get("port"),
+            db,
+            settings.get("username"),
+            settings.get("password"),
+            settings.get("login_db"),
+            settings.get("query"),
         )
         engine = sa.create_engine(url)
         deadline = time.monotonic() + float(os.environ.get("THRESHOLD_DB_CONNECT_SECONDS", "20"))
@@ -148,6 +167,8 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         now = time.monotonic()
         self._recent.pop(tracker.sender_id, None)
         self._recent[tracker.sender_id] = (tracker, now)
-        while self._recent and (len(self._recent) > self._recent_limit
-                                or now - next(iter(self._recent.values()))[1] >= self._recent_seconds):
+        while self._recent and (
+            len(self._recent) > self._recent_limit
+            or now - next(iter(self._recent.values()))[1] >= self._recent_seconds
+        ):
             self._recent.popitem(last=False)

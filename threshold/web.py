@@ -11,6 +11,7 @@ page was loaded from on port RASA_PORT (5005).
 
 Usage: python -m threshold.web [--port 8080] [--host 127.0.0.1]
 """
+
 import argparse
 import html
 import json
@@ -77,8 +78,10 @@ class WidgetSite:
     def config(self, host_header: Optional[str]) -> Dict:
         return {
             "assistant_url": assistant_url_for(host_header, self.rasa_port),
-            "colours": {"primary": self.profile.widget["primary_colour"],
-                        "text_on_primary": self.profile.widget["text_on_primary"]},
+            "colours": {
+                "primary": self.profile.widget["primary_colour"],
+                "text_on_primary": self.profile.widget["text_on_primary"],
+            },
             "text": self.text,
         }
 
@@ -87,9 +90,11 @@ class WidgetSite:
         path = urlsplit(path).path
         if path in ("/", "/index.html"):
             assistant = assistant_url_for(host_header, self.rasa_port)
-            websocket = "ws" + assistant[len("http"):] if assistant.startswith("http") else assistant
-            policy = (f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                      f"connect-src 'self' {assistant} {websocket}; frame-ancestors 'self'; base-uri 'none'")
+            websocket = "ws" + assistant[len("http") :] if assistant.startswith("http") else assistant
+            policy = (
+                f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                f"connect-src 'self' {assistant} {websocket}; frame-ancestors 'self'; base-uri 'none'"
+            )
             return 200, "text/html; charset=utf-8", self.page.encode(), {"Content-Security-Policy": policy}
         if path == "/widget-config.json":
             return 200, "application/json", json.dumps(self.config(host_header)).encode(), {}
