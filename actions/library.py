@@ -1,5 +1,7 @@
-"""The exercise library (content/exercises.yml): loaded once and validated."""
+"""The exercise library (content/exercises.yml, or the file THRESHOLD_EXERCISES names):
+loaded once and validated."""
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
@@ -8,7 +10,10 @@ import yaml
 
 from threshold.clinic_profile import PROJECT_ROOT
 
-LIBRARY_PATH = PROJECT_ROOT / "content" / "exercises.yml"
+DEFAULT_LIBRARY_PATH = PROJECT_ROOT / "content" / "exercises.yml"
+# Another exercises file, as THRESHOLD_CLINIC_PROFILE names another clinic profile;
+# a relative path is taken from the project root.
+EXERCISES_PATH_ENV = "THRESHOLD_EXERCISES"
 REQUIRED_MESSAGES = (
     "intro",
     "step",
@@ -25,7 +30,7 @@ MIN_STEPS, MAX_STEPS = 3, 6
 
 
 class ExerciseLibraryError(ValueError):
-    """content/exercises.yml is missing or malformed."""
+    """The exercises file is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +111,18 @@ def parse_library(data: dict, source: str = "exercises.yml") -> ExerciseLibrary:
     return ExerciseLibrary(tuple(exercises), messages, buttons, areas, dict(data.get("topic_aliases") or {}))
 
 
-def load_library(path: Path = LIBRARY_PATH) -> ExerciseLibrary:
+def library_path(environ=os.environ) -> Path:
+    """content/exercises.yml, or the file THRESHOLD_EXERCISES names."""
+    named = (environ.get(EXERCISES_PATH_ENV) or "").strip()
+    if not named:
+        return DEFAULT_LIBRARY_PATH
+    path = Path(named).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def load_library(path: Optional[Path] = None) -> ExerciseLibrary:
+    """Read and validate the exercise library: `path`, else the one library_path() names."""
+    path = Path(path) if path else library_path()
     try:
         with open(path, encoding="utf-8") as handle:
             return parse_library(yaml.safe_load(handle), str(path))

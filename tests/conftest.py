@@ -54,6 +54,23 @@ EMERGENCY_NUMBER = CLINIC["emergency_number"]
 BOOKING_URL = CLINIC["booking_url"]
 CLINIC_NAME = CLINIC["clinic_name"]
 CLINIC_PHONE = CLINIC["clinic_phone"]
+CLINIC_FEES = CLINIC["clinic_fees"]
+
+
+# What the exercise actions must show, from the library the tests run with
+# (content/exercises.yml, or the file THRESHOLD_EXERCISES names).
+def exercises_for(library, topic) -> List[Any]:
+    """The library's exercises for a topic, in the order the file lists them."""
+    return [exercise for exercise in library.exercises if topic in exercise.topics]
+
+
+def step_line(library, exercise, number: int) -> str:
+    """Step `number` of an exercise as the library's `step` message words it."""
+    return library.messages["step"].format(
+        number=number, total=len(exercise.steps), text=exercise.steps[number - 1]
+    )
+
+
 # The REST channel's token on the server with every channel on (channel_server).
 REST_TOKEN = "test-rest-token"
 
@@ -236,10 +253,12 @@ def widget_site_port():
 
 @pytest.fixture(scope="session")
 def widget_clinic_profile(widget_site_port, tmp_path_factory):
-    """clinic.yml with the test page's origin allowed to open the chat."""
+    """The profile the tests run with, the test page's origin allowed to open the chat."""
     import yaml
 
-    profile = yaml.safe_load((PROJECT_ROOT / "clinic.yml").read_text())
+    from threshold.clinic_profile import profile_path
+
+    profile = yaml.safe_load(profile_path().read_text())
     profile["allowed_origins"] = profile.get("allowed_origins", []) + [f"http://127.0.0.1:{widget_site_port}"]
     path = tmp_path_factory.mktemp("profile") / "clinic.yml"
     path.write_text(yaml.safe_dump(profile))

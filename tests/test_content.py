@@ -9,6 +9,7 @@ import yaml
 from conftest import ARTICLE_TOPICS, PROJECT_ROOT
 from scripts_path import load_script
 
+from actions.library import library_path
 from threshold.clinic_profile import load_clinic_profile
 
 article_hashes = load_script("article_hashes")
@@ -98,9 +99,11 @@ def test_answer_reads_at_about_a_6th_to_8th_grade_level(topic):
 # is not in the project, so the copy check runs in every clone against these hashes.
 ARTICLE_RUN_HASHES = article_hashes.read_hash_file()
 ARTICLE_ABSENT = "the article is not beside the project: the committed hashes cannot be compared with it"
-# Files of text the assistant shows or says (safety_patterns.yml only detects messages).
+# Files of text the assistant shows or says (safety_patterns.yml only detects messages),
+# with the exercises file THRESHOLD_EXERCISES names when it is not content/exercises.yml.
 SHOWN_CONTENT = sorted(
     set((PROJECT_ROOT / "content").glob("*.yml")) - {PROJECT_ROOT / "content" / "safety_patterns.yml"}
+    | {library_path()}
 )
 
 

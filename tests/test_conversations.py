@@ -1,15 +1,23 @@
 """Conversations through the trained model (rasa.core.agent.Agent)."""
 
+import json
+
 import pytest
 from conftest import (
     ARTICLE_TOPICS,
     BOOKING_URL,
+    CLINIC,
+    CLINIC_FEES,
     CLINIC_NAME,
     CLINIC_PHONE,
     CRISIS_LINE,
     CRISIS_REPLIES,
     EMERGENCY_NUMBER,
+    exercises_for,
+    step_line,
 )
+
+from actions import LIBRARY
 
 # One everyday way of asking each article question (the held-out file has more).
 TOPIC_QUESTIONS = {
@@ -87,17 +95,21 @@ def test_button_payloads_work(conversation):
 
 def test_stuck_then_exercise_stepped_through_then_another_then_booking(conversation):
     assert actions(conversation.say("I feel stuck"))[0] == "utter_answer_feeling_stuck"
+    # The library's first exercise for the topic, then the next one not given yet.
+    stuck = exercises_for(LIBRARY, "feeling_stuck")
+    exercise = stuck[0]
+    following = (stuck[1:] or [e for e in LIBRARY.exercises if e != exercise])[0]
     first = conversation.say("can you give me an exercise?")
-    assert "Map a sticking point" in first[0]["text"] and "Step 1 of 5" in first[0]["text"]
-    for number in range(2, 6):
+    assert exercise.title in first[0]["text"] and step_line(LIBRARY, exercise, 1) in first[0]["text"]
+    for number in range(2, len(exercise.steps) + 1):
         step = conversation.say("next")
-        assert f"Step {number} of 5" in step[0]["text"]
+        assert step_line(LIBRARY, exercise, number) in step[0]["text"]
     end = conversation.say("done")
-    assert "therapist" in end[0]["text"]
+    assert exercise.closing in end[0]["text"] and "therapist" in end[0]["text"]
     assert end[-1]["action"] == "utter_therapist_pointer"
     assert any(b["payload"] == "/ask_exercise" for b in end[-1]["buttons"])
     second = conversation.say("another one please")
-    assert "Step 1 of" in second[0]["text"] and "Map a sticking point" not in second[0]["text"]
+    assert step_line(LIBRARY, following, 1) in second[0]["text"] and exercise.title not in second[0]["text"]
     booking = conversation.say("how do i book an appointment")
     assert booking[0]["action"] == "utter_book_appointment"
     assert BOOKING_URL in booking[0]["text"] and CLINIC_PHONE in booking[0]["text"]
@@ -105,15 +117,20 @@ def test_stuck_then_exercise_stepped_through_then_another_then_booking(conversat
 
 def test_exercise_without_a_topic_asks_which_area(conversation):
     reply = conversation.say("give me an exercise")[0]
-    assert "Which area" in reply["text"]
-    chosen = conversation.say(reply["buttons"][1]["payload"])
-    assert "Where did this feeling come from?" in chosen[0]["text"]
+    assert LIBRARY.messages["ask_area"] in reply["text"]
+    button = reply["buttons"][1]
+    intent, _, entities = button["payload"].partition("{")
+    assert intent == "/ask_exercise"
+    topic = json.loads("{" + entities)["exercise_topic"]
+    assert (topic, button["title"]) == LIBRARY.areas[1]
+    chosen = conversation.say(button["payload"])
+    assert exercises_for(LIBRARY, topic)[0].title in chosen[0]["text"]
 
 
 def test_clinic_question_is_answered_from_the_profile(conversation):
     replies = conversation.say("how much does a session cost?")
     assert actions(replies) == ["utter_pre_appointment_cost", "utter_therapist_pointer"]
-    assert "$140" in replies[0]["text"]
+    assert CLINIC_FEES in replies[0]["text"]
 
 
 def test_crisis_reply_asks_about_safety_and_gives_numbers(conversation):
@@ -143,18 +160,18 @@ def test_after_a_crisis_replies_keep_the_resources_close(conversation):
 def test_abuse_gets_the_abuse_hotline(conversation):
     reply = conversation.say("my boyfriend hits me")[0]
     assert reply["action"] == "utter_crisis"
-    assert "1-800-799-7233" in reply["text"]
+    assert CLINIC["domestic_violence_line"] in reply["text"]
 
 
 def test_sexual_assault_gets_rainn(conversation):
     reply = conversation.say("i was raped")[0]
-    assert "1-800-656-4673" in reply["text"]
+    assert CLINIC["sexual_assault_line"] in reply["text"]
 
 
 def test_medical_emergency_leads_with_the_emergency_number(conversation):
     reply = conversation.say("i think i'm having a heart attack")[0]
     assert reply["action"] == "utter_medical_emergency"
-    assert reply["text"].startswith("Please call 911")
+    assert reply["text"].startswith(f"Please call {EMERGENCY_NUMBER}")
 
 
 def test_third_party_gets_guidance_and_resources(conversation):
@@ -168,7 +185,7 @@ def test_distress_gets_empathy_and_a_grounding_exercise(conversation):
     assert reply["action"] == "utter_distress"
     assert reply["action"] not in CRISIS_REPLIES
     exercise = conversation.say("yes")[0]
-    assert "grounding" in exercise["text"].lower()
+    assert exercises_for(LIBRARY, "distress")[0].title in exercise["text"]
 
 
 def test_medical_advice_is_declined_and_referred(conversation):

@@ -60,7 +60,11 @@ def test_config_static_files_and_not_found(site):
     status, _, body, _ = site.handle("/widget-config.json?x=1", "localhost:8080")
     config = json.loads(body)
     assert status == 200 and config["assistant_url"] == "http://localhost:5005"
-    assert config["colours"] == {"primary": "#2f6f62", "text_on_primary": "#ffffff"}
+    widget = load_clinic_profile().widget
+    assert config["colours"] == {
+        "primary": widget["primary_colour"],
+        "text_on_primary": widget["text_on_primary"],
+    }
     for path in ("/widget.js", "/widget.css", "/vendor/socket.io.min.js"):
         assert site.handle(path, None)[0] == 200
     assert site.handle("/../clinic.yml", None)[0] == 404

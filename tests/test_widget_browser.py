@@ -16,6 +16,7 @@ import pytest
 import yaml
 from conftest import (
     BOOKING_URL,
+    CLINIC_FEES,
     CLINIC_NAME,
     CRISIS_LINE,
     EMERGENCY_NUMBER,
@@ -26,6 +27,8 @@ from conftest import (
     wait_for_http,
 )
 from playwright import sync_api as playwright_api
+
+from threshold.clinic_profile import load_clinic_profile
 
 # Found as scripts/check_browser.sh (run first by `make test`) finds it: THRESHOLD_CHROMIUM, else
 # `chromium` on the PATH (Debian's /usr/bin/chromium).
@@ -93,6 +96,11 @@ def page(browser):
     context.close()
 
 
+def css_rgb(colour):
+    """A #rrggbb colour as the browser's computed style gives it: rgb(r, g, b)."""
+    return "rgb({}, {}, {})".format(*(int(colour[i : i + 2], 16) for i in (1, 3, 5)))
+
+
 def bot_messages(page):
     return page.locator(".threshold-bot p")
 
@@ -124,7 +132,10 @@ def test_a_question_gets_the_answer_with_the_booking_link(page, site):
     assert link.get_attribute("rel") == "noopener noreferrer"
 
 
-def test_typing_indicator_shows_until_the_reply_and_colours_come_from_the_profile(page, site):
+def test_typing_indicator_shows_until_the_reply_and_colours_come_from_the_profile(
+    page, site, widget_clinic_profile
+):
+    widget = load_clinic_profile(widget_clinic_profile).widget
     open_chat(page, site)
     # Record every time the indicator is shown or hidden.
     page.evaluate("""() => {
@@ -140,8 +151,8 @@ def test_typing_indicator_shows_until_the_reply_and_colours_come_from_the_profil
     assert True in seen and seen[-1] is False
     assert page.locator(".threshold-typing").is_hidden()
     header = page.locator(".threshold-header")
-    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(47, 111, 98)"  # #2f6f62
-    assert header.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
+    assert header.evaluate("e => getComputedStyle(e).backgroundColor") == css_rgb(widget["primary_colour"])
+    assert header.evaluate("e => getComputedStyle(e).color") == css_rgb(widget["text_on_primary"])
 
 
 def test_pressing_a_button_sends_its_choice(page, site):
@@ -191,7 +202,7 @@ def test_the_conversation_survives_a_reload(page, site, channel_database):
     assert page.evaluate("JSON.parse(sessionStorage.getItem('threshold-chat')).sessionId") == session
     # The same conversation goes on, in the same stored tracker.
     ask(page, "how much does it cost?")
-    assert "$140" in " ".join(bot_messages(page).all_inner_texts())
+    assert CLINIC_FEES in " ".join(bot_messages(page).all_inner_texts())
     with sqlite3.connect(channel_database) as connection:
         stored = [
             row[0]
