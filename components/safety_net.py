@@ -54,8 +54,20 @@ _LONG_RUNS = re.compile(r"(\w)\1{2,}")
 _ANY_RUNS = re.compile(r"(\w)\1+")
 
 
+# Every key the patterns file may use: a misspelt one ("not_folowed_by") would otherwise
+# drop its exceptions without a word.
+TOP_LEVEL_KEYS = ("rewrites", "lemma_fixes", "unsure_words", "families")
+FAMILY_KEYS = ("intent", "phrases", "not_followed_by", "examples", "idioms")
+
+
 class SafetyPatternsError(ValueError):
     """The safety patterns file is missing or malformed."""
+
+
+def _refuse_unknown_keys(data: Dict[Text, Any], known: Tuple[Text, ...], where: Text) -> None:
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise SafetyPatternsError(f"{where}: unknown key '{unknown[0]}' (expected: {', '.join(known)})")
 
 
 def squeeze(word: Text) -> Text:
@@ -78,6 +90,13 @@ class PatternSet:
     def __init__(self, data: Dict[Text, Any], nlp: Language, source: Text) -> None:
         self.nlp = nlp
         self.source = source
+        _refuse_unknown_keys(data, TOP_LEVEL_KEYS, source)
+        for field in ("rewrites", "lemma_fixes"):
+            value = data.get(field) or {}
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise SafetyPatternsError(f"{source}: '{field}' must map words to words")
         self.rewrites = self._compile_rewrites(data.get("rewrites") or {})
         self.lemma_fixes = {squeeze(k): squeeze(v) for k, v in (data.get("lemma_fixes") or {}).items()}
         self.families: Dict[Text, Family] = {}
@@ -102,6 +121,13 @@ class PatternSet:
             raise SafetyPatternsError(
                 f"{self.source}: family '{name}' needs intent: crisis or intent: medical_emergency"
             )
+        _refuse_unknown_keys(spec, FAMILY_KEYS, f"{self.source}: family '{name}'")
+        for field in ("not_followed_by", "examples", "idioms"):
+            value = spec.get(field) or []
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+                raise SafetyPatternsError(
+                    f"{self.source}: family '{name}': '{field}' must be a list of texts"
+                )
         phrases = spec.get("phrases")
         if not isinstance(phrases, list) or not phrases:
             raise SafetyPatternsError(f"{self.source}: family '{name}' needs a list of phrases")

@@ -117,6 +117,20 @@ def test_component_leaves_ordinary_messages_alone(safety_patterns):
         ({"families": {"x": {"intent": "greet", "phrases": ["a b"]}}}, "intent: crisis"),
         ({"families": {"x": {"intent": "crisis", "phrases": []}}}, "list of phrases"),
         ({"families": {"x": {"intent": "crisis", "phrases": ["..."]}}}, "empty phrase"),
+        # A misspelt key would drop what it holds without a word: it is refused, by name.
+        (
+            {"families": {"x": {"intent": "crisis", "phrases": ["a b"], "not_folowed_by": ["c"]}}},
+            "family 'x': unknown key 'not_folowed_by'",
+        ),
+        (
+            {"famlies": {}, "families": {"x": {"intent": "crisis", "phrases": ["a b"]}}},
+            "unknown key 'famlies'",
+        ),
+        (
+            {"families": {"x": {"intent": "crisis", "phrases": ["a b"], "not_followed_by": "c"}}},
+            "not_followed_by",
+        ),
+        ({"rewrites": ["kms"], "families": {"x": {"intent": "crisis", "phrases": ["a b"]}}}, "'rewrites'"),
     ],
 )
 def test_malformed_patterns_give_a_clear_error(spacy_nlp, data, expected):

@@ -1,13 +1,21 @@
 """The web page server (threshold.web): the widget's words, colours and headers."""
 
 import json
+import re
 
 import pytest
 import yaml
 from conftest import CLINIC_NAME, CRISIS_LINE, EMERGENCY_NUMBER, PROJECT_ROOT
 
 from threshold.clinic_profile import load_clinic_profile, parse_clinic_profile
-from threshold.web import WidgetSite, assistant_url_for, widget_text
+from threshold.web import (
+    WIDGET_TEXT_PATH,
+    WIDGET_WORDS,
+    WidgetSite,
+    WidgetTextError,
+    assistant_url_for,
+    widget_text,
+)
 
 EXAMPLE = yaml.safe_load((PROJECT_ROOT / "clinic.yml").read_text())
 
@@ -29,11 +37,33 @@ def test_the_widget_words_are_filled_in_from_the_clinic_profile():
     assert not any("{" in value for value in text.values())
 
 
-def test_an_unknown_placeholder_names_itself(tmp_path):
-    words = tmp_path / "widget.yml"
-    words.write_text("title: '{clinic_motto}'\n")
-    with pytest.raises(KeyError, match="clinic_motto"):
-        widget_text(load_clinic_profile(), words)
+def _widget_words_with(tmp_path, change):
+    words = yaml.safe_load(WIDGET_TEXT_PATH.read_text(encoding="utf-8"))
+    change(words)
+    path = tmp_path / "widget.yml"
+    path.write_text(yaml.safe_dump(words), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (lambda w: w.update(title="{clinic_motto}"), r"'title' uses \{clinic_motto\}, which clinic.yml"),
+        (lambda w: w.update(footer="In a crisis {crisis_line"), "'footer': a brace"),
+        (lambda w: w.update(plceholder="Ask"), "unknown word 'plceholder'"),
+        (lambda w: w.pop("no_answer"), "'no_answer' must be a non-empty text"),
+        (lambda w: w.update(send=""), "'send' must be a non-empty text"),
+    ],
+)
+def test_widget_words_are_checked_and_the_faulty_word_is_named(tmp_path, change, expected):
+    with pytest.raises(WidgetTextError, match=expected):
+        widget_text(load_clinic_profile(), _widget_words_with(tmp_path, change))
+
+
+def test_every_word_the_widget_script_shows_is_in_the_widget_words():
+    script = (PROJECT_ROOT / "web" / "widget.js").read_text(encoding="utf-8")
+    used = set(re.findall(r"\b(?:t|text)\.([a-z_]+)\b", script)) - {"replace", "slice"}
+    assert used == set(WIDGET_WORDS)
 
 
 def test_the_assistant_is_found_on_the_page_host_unless_configured(monkeypatch):

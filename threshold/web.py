@@ -17,7 +17,6 @@ import html
 import json
 import logging
 import os
-import string
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -43,16 +42,48 @@ STATIC_FILES = {
 }
 
 
-class _Values(dict):
-    def __missing__(self, key):
-        raise KeyError(f"content/widget.yml uses {{{key}}}, which clinic.yml does not provide")
+# The words web/widget.js shows: each must be in content/widget.yml, and nothing else
+# (a misspelt key would leave the widget showing "undefined").
+WIDGET_WORDS = (
+    "title", "launcher", "open_label", "close_label", "log_label", "input_label", "placeholder", "send",
+    "you", "assistant", "typing", "connecting", "offline", "no_answer", "footer",
+)  # fmt: skip
+
+
+class WidgetTextError(ValueError):
+    """content/widget.yml (or the demo page) is missing a word, has an unknown one, or uses a
+    {placeholder} that clinic.yml does not provide."""
+
+
+def fill_placeholders(template: str, values: Dict[str, object], where: str) -> str:
+    """{placeholders} filled from the clinic profile: the one syntax of every content file."""
+
+    class _Values(dict):
+        def __missing__(self, key):
+            raise WidgetTextError(f"{where} uses {{{key}}}, which clinic.yml does not provide")
+
+    try:
+        return template.format_map(_Values(values))
+    except (ValueError, IndexError) as error:
+        raise WidgetTextError(f"{where}: a brace that is not a {{placeholder}} ({error})") from None
 
 
 def widget_text(profile: ClinicProfile, path: Path = WIDGET_TEXT_PATH) -> Dict[str, str]:
-    """The widget's words with the clinic's details filled in."""
-    words = yaml.safe_load(path.read_text(encoding="utf-8"))
-    values = _Values(profile.template_values())
-    return {key: str(value).format_map(values) for key, value in words.items()}
+    """The widget's words with the clinic's details filled in; every word checked."""
+    try:
+        words = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WidgetTextError(f"{path}: the widget's words file does not exist") from None
+    if not isinstance(words, dict):
+        raise WidgetTextError(f"{path}: expected the widget's words, one per line (title: ...)")
+    unknown = sorted(set(words) - set(WIDGET_WORDS))
+    if unknown:
+        raise WidgetTextError(f"{path}: unknown word '{unknown[0]}' (expected: {', '.join(WIDGET_WORDS)})")
+    for key in WIDGET_WORDS:
+        if not isinstance(words.get(key), str) or not words[key].strip():
+            raise WidgetTextError(f"{path}: '{key}' must be a non-empty text")
+    values = profile.template_values()
+    return {key: fill_placeholders(words[key], values, f"{path}: '{key}'") for key in WIDGET_WORDS}
 
 
 def assistant_url_for(host_header: Optional[str], rasa_port: int) -> str:
@@ -73,7 +104,9 @@ class WidgetSite:
         self.rasa_port = rasa_port
         self.text = widget_text(profile)
         values = {key: html.escape(str(value)) for key, value in profile.template_values().items()}
-        self.page = string.Template((WEB_ROOT / "index.html").read_text(encoding="utf-8")).substitute(values)
+        self.page = fill_placeholders(
+            (WEB_ROOT / "index.html").read_text(encoding="utf-8"), values, "web/index.html"
+        )
 
     def config(self, host_header: Optional[str]) -> Dict:
         return {
@@ -151,7 +184,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         site = WidgetSite(load_clinic_profile(), args.rasa_port)
-    except (ClinicProfileError, FileNotFoundError, KeyError) as error:
+    except (ClinicProfileError, WidgetTextError, FileNotFoundError) as error:
         print(f"The web page cannot start: {error}", file=sys.stderr)
         return 2
     server = ThreadingHTTPServer((args.host, args.port), make_handler(site))
