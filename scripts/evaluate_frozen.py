@@ -4,12 +4,12 @@ The frozen sets (tests/data/frozen/) were written independently and are never us
 choose patterns, data, thresholds or settings. Measure them once, when a change is
 finished, and report what comes out, misses included.
 
-- Risk (risk_test.yml): a crisis message counts as caught when its first reply is the
+- Risk (risk_test*.yml): a crisis message counts as caught when its first reply is the
   crisis reply, the emergency reply or the check-in question, with the crisis line
   (the emergency number for an emergency); a medical emergency needs the emergency
   reply; someone else at risk needs the third-party reply (or a crisis reply); a
   harmless message counts its full alarms and check-ins.
-- NLU (nlu_test_2.yml): the intent the model returns (/model/parse), per intent, strict and
+- NLU (nlu_test_*.yml): the intent the model returns (/model/parse), per intent, strict and
   "right or offered" (a clarifying question whose buttons include the right intent).
 
 Writes results/frozen.md. Usage: .venv/bin/python scripts/evaluate_frozen.py
@@ -35,12 +35,15 @@ FROZEN = ROOT / "tests" / "data" / "frozen"
 RESULTS = ROOT / "results"
 CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
-NLU_SET = "nlu_test_2.yml"
-NLU_NOTE = (
-    "Written and committed (07740c5) before the changes it measures. Its first measurement, "
-    "at f9601c0, is the unseen figure (docs/measurements.md); its misses were read and settings "
-    "changed after, so figures on it now are development figures."
-)
+# The NLU sets, newest first, with the same rule as the risk sets.
+NLU_SETS = {
+    "nlu_test_3.yml": "Written and committed (472ef36) before the changes it measures, by a writer who "
+    "did not read the training data.",
+    "nlu_test_2.yml": "Written and committed (07740c5) before the changes it measures. Its first "
+    "measurement, at f9601c0, is the unseen figure (docs/measurements.md); its misses were read and "
+    "settings changed after, so figures on it now are development figures.",
+}
+NEWEST_NLU_SET = next(iter(NLU_SETS))
 TOPICS = [
     "purpose_goals",
     "how_it_works",
@@ -78,6 +81,8 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
+    "risk_test_4.yml": "Written and committed (472ef36) before the changes it measures, by a writer who "
+    "did not read the training data or the patterns.",
     "risk_test_3.yml": "Measured first at commit 418f54c (docs/measurements.md); its misses were read "
     "since, and settings changed after that, so figures on it now are development figures.",
     "risk_test_2.yml": "Measured first on the model of commit 0d8e0a9 (docs/measurements.md); its misses "
@@ -154,13 +159,13 @@ async def risk_report(agent, contacts, name, note):
     return lines + [""]
 
 
-async def nlu_report(agent):
+async def nlu_report(agent, name, note):
     """Strict accuracy, and "right or offered": the right intent, or a clarifying question
     (nlu_fallback) whose buttons include it (actions/clarify_options.py decides the buttons)."""
     from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
 
     options = load_clarify_options()
-    messages = yaml.safe_load((FROZEN / NLU_SET).read_text())["messages"]
+    messages = yaml.safe_load((FROZEN / name).read_text())["messages"]
     right, offered, total = Counter(), Counter(), Counter()
     wrong = []
     for message in messages:
@@ -180,9 +185,9 @@ async def nlu_report(agent):
 
     others = sorted(i for i in total if i not in TOPICS)
     lines = [
-        f"## Topics and other intents (tests/data/frozen/{NLU_SET})",
+        f"## Topics and other intents (tests/data/frozen/{name})",
         "",
-        NLU_NOTE,
+        note,
         "",
         f"- article topics, strict: {share(right, TOPICS)}",
         f"- article topics, right or offered in a clarifying question: {share(offered, TOPICS)}",
@@ -208,13 +213,13 @@ def classifier_parts_report():
 
     embed = Embedder(threads=2, cache_dir=ROOT / ".cache" / "embeddings").embed
     examples = load_examples()
-    messages = yaml.safe_load((FROZEN / NLU_SET).read_text())["messages"]
+    messages = yaml.safe_load((FROZEN / NEWEST_NLU_SET).read_text())["messages"]
     texts, truth = [m["text"] for m in messages], [m["intent"] for m in messages]
     parts = classifier_parts([t for t, _ in examples], [i for _, i in examples], {"frozen": texts}, embed)[
         "frozen"
     ]
     lines = [
-        f"## The intent classifier's parts on tests/data/frozen/{NLU_SET} (top guess, no fallback)",
+        f"## The intent classifier's parts on tests/data/frozen/{NEWEST_NLU_SET} (top guess, no fallback)",
         "",
         "| classifier | article topics | other intents |",
         "| --- | --- | --- |",
@@ -247,7 +252,8 @@ def main():
     ]
     for name, note in RISK_SETS.items():
         lines += loop.run_until_complete(risk_report(agent, contacts, name, note))
-    lines += loop.run_until_complete(nlu_report(agent))
+    for name, note in NLU_SETS.items():
+        lines += loop.run_until_complete(nlu_report(agent, name, note))
     lines += classifier_parts_report()
     lines.append(f"Run time: {time.monotonic() - started:.0f} s.")
     RESULTS.mkdir(exist_ok=True)

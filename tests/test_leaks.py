@@ -101,16 +101,22 @@ def test_no_frozen_test_message_is_training_data_or_a_near_copy_of_it():
     assert [item for item in found if "/frozen/" in item[0]] == []
 
 
-def test_the_test_sets_are_big_enough():
-    frozen = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "risk_test.yml").read_text())[
-        "messages"
-    ]
-    risky = [m for m in frozen if m["expect"] != "harmless"]
-    assert len(frozen) >= 300 and len(risky) >= 150 and len(frozen) - len(risky) >= 150
-    nlu = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "frozen" / "nlu_test_2.yml").read_text())[
-        "messages"
-    ]
-    per_intent = Counter(m["intent"] for m in nlu)
-    topics = [i for i in per_intent if i in ARTICLE_TOPICS]
-    assert len(topics) == len(ARTICLE_TOPICS) and min(per_intent[t] for t in topics) >= 15
-    assert min(n for i, n in per_intent.items() if i not in ARTICLE_TOPICS) >= 8
+def _frozen(pattern):
+    paths = sorted((PROJECT_ROOT / "tests" / "data" / "frozen").glob(pattern))
+    assert paths, pattern
+    return {path.name: yaml.safe_load(path.read_text(encoding="utf-8"))["messages"] for path in paths}
+
+
+def test_every_frozen_risk_set_is_big_enough():
+    for name, messages in _frozen("risk_test*.yml").items():
+        risky = [m for m in messages if m["expect"] != "harmless"]
+        # At least 100 harmless look-alikes each (the second set has 130; the others 200 or more).
+        assert len(messages) >= 300 and len(risky) >= 150 and len(messages) - len(risky) >= 100, name
+
+
+def test_every_frozen_nlu_set_covers_every_intent_enough():
+    for name, messages in _frozen("nlu_test*.yml").items():
+        per_intent = Counter(m["intent"] for m in messages)
+        topics = [i for i in per_intent if i in ARTICLE_TOPICS]
+        assert len(topics) == len(ARTICLE_TOPICS) and min(per_intent[t] for t in topics) >= 15, name
+        assert min(n for i, n in per_intent.items() if i not in ARTICLE_TOPICS) >= 8, name
