@@ -214,6 +214,8 @@ def development_sets():
     sets["nlu_messages.yml"] = [(m, i) for i, msgs in first.items() for m in msgs]
     second = yaml.safe_load((ROOT / "tests" / "data" / "dev" / "nlu_messages_2.yml").read_text())["messages"]
     sets["nlu_messages_2.yml"] = [(m["text"], m["intent"]) for m in second]
+    third = yaml.safe_load((ROOT / "tests" / "data" / "dev" / "nlu_messages_3.yml").read_text())["messages"]
+    sets["nlu_messages_3.yml"] = [(m["text"], m["intent"]) for m in third]
     return sets
 
 

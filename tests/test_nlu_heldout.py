@@ -1,8 +1,9 @@
-"""Intent accuracy on the development files tests/data/dev/nlu_messages.yml and nlu_messages_2.yml
+"""Intent accuracy on the development files tests/data/dev/nlu_messages*.yml
 (not training data, but looked at while shaping it and choosing the classifier)."""
 
 from collections import Counter
 
+import pytest
 import yaml
 from conftest import ARTICLE_TOPICS, MEASUREMENTS, PROJECT_ROOT
 
@@ -50,25 +51,43 @@ def test_intent_accuracy_on_heldout_messages(conversation):
     assert accuracy >= MIN_ACCURACY, misses
 
 
-SECOND = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / "nlu_messages_2.yml").read_text())[
-    "messages"
-]
+def _development_set(name):
+    return yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "dev" / name).read_text())["messages"]
+
+
 # The intent classifier is a logistic regression: the same data gives the same model, whatever
-# the seed, so there is no spread over seeds to take; these limits sit about seven messages
-# below what the model gave (docs/measurements.md), so that a small change of data does not
-# turn them red but a loss of understanding does. Strict figures count a clarifying question
-# as wrong; the check-in question on harmless messages (risk stage) costs topics most.
-MIN_TOPIC_ACCURACY_2 = 0.82
-MIN_OTHER_ACCURACY_2 = 0.93
-MIN_RIGHT_OR_OFFERED_2 = 0.90
+# the seed, so there is no spread over seeds to take; these limits sit several messages below
+# what the model gave (docs/measurements.md), so that a small change of data does not turn
+# them red but a loss of understanding does. Strict figures count a clarifying question as
+# wrong; the check-in question on harmless messages (risk stage) costs topics most.
+# (file, topics strict, other intents strict, right or offered)
+# Measured: nlu_messages_2 102/118, 182/186, 290/304; nlu_messages_3 85/108, 144/153, 236/261.
+DEVELOPMENT_LIMITS = [
+    ("nlu_messages_2.yml", 0.80, 0.94, 0.93),
+    ("nlu_messages_3.yml", 0.72, 0.89, 0.87),
+]
 
 
-def test_intent_accuracy_on_the_second_development_set(conversation):
+def test_the_development_sets_are_not_training_data():
+    """Half of each set became training data: none of the half kept here is also there. (Short
+    everyday messages are written the same way by anyone and may be in both: from eight words
+    on, as in tests/test_leaks.py.)"""
+    seen = training_examples()
+    for name, *_ in DEVELOPMENT_LIMITS:
+        texts = [m["text"] for m in _development_set(name) if len(m["text"].split()) >= 8]
+        leaked = [text for text in texts if text.strip().lower() in seen]
+        assert texts and leaked == [], name
+
+
+@pytest.mark.parametrize("name,min_topics,min_others,min_right_or_offered", DEVELOPMENT_LIMITS)
+def test_intent_accuracy_on_a_development_set(
+    conversation, name, min_topics, min_others, min_right_or_offered
+):
     from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
 
     options = load_clarify_options()
     right, offered, total, misses = Counter(), Counter(), Counter(), []
-    for message in SECOND:
+    for message in _development_set(name):
         parse = conversation.parse(message["text"])
         group = "topics" if message["intent"] in ARTICLE_TOPICS else "others"
         got = parse["intent"]["name"]
@@ -82,10 +101,10 @@ def test_intent_accuracy_on_the_second_development_set(conversation):
             misses.append((message["text"], message["intent"], got))
     share = {group: right[group] / total[group] for group in total}
     right_or_offered = sum(offered.values()) / sum(total.values())
-    MEASUREMENTS["second development NLU set (strict)"] = (
+    MEASUREMENTS[f"development NLU set {name} (strict)"] = (
         f"topics {right['topics']}/{total['topics']}, others {right['others']}/{total['others']}, "
         f"right or offered {sum(offered.values())}/{sum(total.values())}"
     )
-    assert share["topics"] >= MIN_TOPIC_ACCURACY_2, misses
-    assert share["others"] >= MIN_OTHER_ACCURACY_2, misses
-    assert right_or_offered >= MIN_RIGHT_OR_OFFERED_2, misses
+    assert share["topics"] >= min_topics, misses
+    assert share["others"] >= min_others, misses
+    assert right_or_offered >= min_right_or_offered, misses
