@@ -19,7 +19,7 @@ import math
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Text
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -28,6 +28,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
+    ENTITIES,
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "intent_model.pkl"
 # A long message is read whole; only its first few sentences are tried as its question.
 MAX_PARTS = 4
+# The entity naming the intent of a second question in the same message.
+SECOND_QUESTION_ENTITY = "second_question"
 
 
 class IntentClassifierConfigError(ValueError):
@@ -153,9 +156,10 @@ def question_part(
     quick_sure: float,
     remark_intents: Sequence[Text],
     part_sure: float,
-) -> Optional[np.ndarray]:
+) -> Tuple[Optional[np.ndarray], Optional[Text]]:
     """For a message of several sentences, the probabilities of the sentence that carries its
-    question; None to keep the whole message's reading.
+    question (None to keep the whole message's reading), and the intent of a second question
+    about something else (None when there is none): its answer is offered as a button.
 
     - A remark and a question ("long day. do you have evening slots?"), read as a remark or
       as nothing at least `part_sure`: the first confident question is answered.
@@ -166,23 +170,27 @@ def question_part(
     whole_intent, whole_confidence = intents[int(whole.argmax())], float(whole.max())
     sentences = [s[: risk_model.MAX_UNIT_CHARS] for s in risk_model.split_sentences(text)[:MAX_PARTS]]
     if len(sentences) < 2:
-        return None
+        return None, None
     is_remark = whole_intent in remark_intents or whole_confidence < part_sure
     questions = [s.endswith("?") for s in sentences]
     if not is_remark and sum(questions) < 2:
-        return None
+        return None, None
     rows = predict(model, sentences, embed, quick_sure)
     confident = [
         (i, intents[int(row.argmax())])
         for i, row in enumerate(rows)
         if intents[int(row.argmax())] not in remark_intents and float(row.max()) >= part_sure
     ]
-    if is_remark:
-        return rows[confident[0][0]] if confident else None
     asked = [(i, intent) for i, intent in confident if questions[i]]
-    if len({intent for _, intent in asked}) >= 2:
-        return rows[asked[0][0]]
-    return None
+    second = next((intent for _, intent in asked if intent != asked[0][1]), None) if asked else None
+    if is_remark:
+        if not confident:
+            return None, None
+        first = confident[0][1]
+        return rows[confident[0][0]], next((intent for _, intent in asked if intent != first), None)
+    if second is not None:
+        return rows[asked[0][0]], second
+    return None, None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -310,7 +318,7 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
         probabilities = predict(self.model, [risk_model.whole_message(t) for t in texts], embed, quick_sure)
         intents = self.model.intents
         for message, text, row in zip(messages, texts, probabilities):
-            part = question_part(
+            part, second = question_part(
                 self.model,
                 text,
                 row,
@@ -321,6 +329,14 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
             )
             if part is not None:
                 row = part
+            entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != SECOND_QUESTION_ENTITY]
+            if second is not None:
+                # The reply to the first question offers the second as a button (threshold/nlg.py).
+                entities.append(
+                    {"entity": SECOND_QUESTION_ENTITY, "value": second, "extractor": self.__class__.__name__,
+                     "start": 0, "end": 0, "confidence": 1.0}
+                )  # fmt: skip
+            message.set(ENTITIES, entities, add_to_output=True)
             order = np.argsort(-row)[: int(self.config["ranking_length"]) or len(row)]
             ranking = [{INTENT_NAME_KEY: intents[i], PREDICTED_CONFIDENCE_KEY: float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)

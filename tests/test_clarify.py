@@ -23,6 +23,7 @@ from actions.clarify_options import (
     NEVER_OFFERED,
     ClarifyOptionsError,
     domain_intents,
+    fill_placeholders,
     load_clarify_options,
     parse_clarify_options,
 )
@@ -374,3 +375,50 @@ def test_with_no_good_candidate_the_server_sends_the_fallback_reply_as_before(se
     assert bot.metadata["utter_action"] == "utter_fallback"
     # The fallback reply's own buttons, nothing added.
     assert any(b["payload"] == "/book_appointment" for b in bot.data["buttons"])
+
+
+def _asked(intent, entities):
+    from rasa.shared.core.events import UserUttered
+
+    return UserUttered("two questions", intent={"name": intent, "confidence": 0.9}, entities=entities)
+
+
+def _second(intent):
+    return [{"entity": "second_question", "value": intent, "start": 0, "end": 0}]
+
+
+@pytest.fixture(scope="module")
+def generator():
+    from rasa.shared.core.domain import Domain
+
+    from threshold.nlg import ClinicResponseGenerator
+
+    domain = Domain.load([str(PROJECT_ROOT / "domain.yml"), str(PROJECT_ROOT / "data" / "responses")])
+    return ClinicResponseGenerator(domain=domain, profile=CLINIC)
+
+
+def test_the_answer_to_the_first_question_offers_the_second_as_its_first_button(generator):
+    response = generator.generate_from_slots("utter_pre_appointment_session_length", {}, "rest")
+    offered = generator.with_second_question(
+        response,
+        "utter_pre_appointment_session_length",
+        _asked("pre_appointment_session_length", _second("pre_appointment_cancellation")),
+    )
+    title = fill_placeholders(CLARIFY.titles["pre_appointment_cancellation"], CLINIC.template_values())
+    assert offered["buttons"][0] == {"title": title, "payload": "/pre_appointment_cancellation"}
+    assert offered["buttons"][1:] == [
+        b for b in response.get("buttons") or [] if b["payload"] != "/pre_appointment_cancellation"
+    ]
+    assert offered["text"] == response["text"]
+
+
+def test_no_second_question_button_without_a_second_question_or_outside_answers(generator):
+    response = generator.generate_from_slots("utter_pre_appointment_cost", {}, "rest")
+    plain = _asked("pre_appointment_cost", [])
+    assert generator.with_second_question(response, "utter_pre_appointment_cost", plain) == response
+    same = _asked("pre_appointment_cost", _second("pre_appointment_cost"))
+    assert generator.with_second_question(response, "utter_pre_appointment_cost", same) == response
+    # A safety reply never carries it, whatever the message asked.
+    crisis = generator.generate_from_slots("utter_crisis", {}, "rest")
+    asked = _asked("crisis", _second("pre_appointment_cost"))
+    assert generator.with_second_question(crisis, "utter_crisis", asked) == crisis

@@ -285,3 +285,15 @@ def test_two_questions_get_the_answer_to_the_first(new_conversation):
     assert new_conversation().say(second)[0]["action"] == "utter_pre_appointment_cancellation"
     assert new_conversation().say(f"{first} {second}")[0]["action"] == "utter_pre_appointment_session_length"
     assert new_conversation().say(f"{second} {first}")[0]["action"] == "utter_pre_appointment_cancellation"
+
+
+def test_the_second_question_is_offered_as_a_button_and_one_tap_answers_it(new_conversation):
+    conversation = new_conversation()
+    reply = conversation.say("how long is a session? can I cancel without paying?")[0]
+    assert reply["action"] == "utter_pre_appointment_session_length"
+    assert reply["buttons"][0]["payload"] == "/pre_appointment_cancellation"
+    tapped = conversation.say(reply["buttons"][0]["payload"])
+    assert tapped[0]["action"] == "utter_pre_appointment_cancellation"
+    # One question alone gets the usual buttons.
+    alone = new_conversation().say("how long is a session?")[0]
+    assert "/pre_appointment_cancellation" not in [b["payload"] for b in alone.get("buttons") or []]

@@ -155,8 +155,18 @@ def answer(model, text, part_sure=0.5):
         ).astype(np.float32)
 
     whole = intent_classifier.predict(model, [text], embed, 0.8)[0]
-    part = intent_classifier.question_part(model, text, whole, embed, 0.8, ["greet"], part_sure)
+    part, _ = intent_classifier.question_part(model, text, whole, embed, 0.8, ["greet"], part_sure)
     return model.intents[int((part if part is not None else whole).argmax())], part is not None
+
+
+def second_question(model, text):
+    def embed(texts):
+        return np.vstack(
+            [fake_embeddings([t])[0] if any(w in t for w in ("alpha", "beta")) else [0.5, 0.5] for t in texts]
+        ).astype(np.float32)
+
+    whole = intent_classifier.predict(model, [text], embed, 0.8)[0]
+    return intent_classifier.question_part(model, text, whole, embed, 0.8, ["greet"], 0.5)[1]
 
 
 def test_a_remark_then_a_question_gets_the_answer_to_the_question():
@@ -168,6 +178,16 @@ def test_two_questions_get_the_answer_to_the_first():
     model = fitted_with_a_remark()
     assert answer(model, "beta banana? alpha apple ant arch atom avocado?") == ("second", True)
     assert answer(model, "alpha apple? beta banana bee berry bus bark?") == ("first", True)
+
+
+def test_the_second_of_two_questions_is_named_for_its_button():
+    model = fitted_with_a_remark()
+    assert second_question(model, "beta banana? alpha apple ant arch atom avocado?") == "first"
+    assert second_question(model, "alpha apple? beta banana bee berry bus bark?") == "second"
+    assert second_question(model, "hello there hi hello hey. alpha apple? beta banana bee?") == "second"
+    # One question, or the same question twice, has no second.
+    assert second_question(model, "hello there hi hello hey. alpha apple?") is None
+    assert second_question(model, "alpha apple ant? alpha arch atom?") is None
 
 
 def test_one_sentence_or_one_question_keeps_the_whole_message_reading():

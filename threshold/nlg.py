@@ -6,6 +6,9 @@ Replies are fixed, reviewed text in data/responses/. Their {placeholders}
 without retraining, and the crisis replies carry the configured numbers even
 when the action server is down.
 
+When a message asked two questions (the intent classifier's `second_question` entity), the
+answer to the first offers the second as its first button: one tap gets that answer too.
+
 A response `utter_x` may have a translation `utter_x_<language>` (for example
 utter_crisis_es); it is used when the `reply_language` slot (set by the
 RiskStage) has that language. Set in endpoints.yml:
@@ -32,6 +35,9 @@ LANGUAGE_SLOT = "reply_language"
 SERVER_REPLIES_PATH = Path(__file__).resolve().parent.parent / "content" / "server_replies.yml"
 REMINDER_RESPONSE = rasa_overrides.REMINDER_RESPONSE
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
+SECOND_QUESTION_ENTITY = "second_question"
+# The replies that answer a question, and so may offer a second question's answer.
+ANSWER_RESPONSES = ("utter_answer_", "utter_pre_appointment_", "utter_book_appointment")
 
 
 class ServerRepliesError(ValueError):
@@ -91,6 +97,13 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         self.profile = profile or process_profile()
         self.clinic_values = self.profile.template_values()
         logger.info("Clinic profile loaded from %s", self.profile.source)
+        from actions.clarify_options import fill_placeholders, load_clarify_options
+
+        # The clarifying question's titles (content/clarify.yml) name the second question's button.
+        self.question_titles = {
+            intent: fill_placeholders(title, self.clinic_values)
+            for intent, title in load_clarify_options(placeholders=self.clinic_values).titles.items()
+        }
         # The generator is built once per server: the place to install the reminder.
         rasa_overrides.install_crisis_reminder()
 
@@ -115,7 +128,25 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         output_channel: Text,
         **kwargs: Any,
     ) -> Optional[Dict[Text, Any]]:
-        return self.generate_from_slots(utter_action, tracker.current_slot_values(), output_channel, **kwargs)
+        response = self.generate_from_slots(
+            utter_action, tracker.current_slot_values(), output_channel, **kwargs
+        )
+        return self.with_second_question(response, utter_action, tracker.latest_message)
+
+    def with_second_question(self, response, utter_action: Text, message) -> Optional[Dict[Text, Any]]:
+        """The answer to a message's first question, with a button for its second question."""
+        if response is None or message is None or not utter_action.startswith(ANSWER_RESPONSES):
+            return response
+        second = next(
+            (e.get("value") for e in message.entities or [] if e.get("entity") == SECOND_QUESTION_ENTITY),
+            None,
+        )
+        answered = (message.intent or {}).get("name")
+        if second in (None, answered) or second not in self.question_titles:
+            return response
+        button = {"title": self.question_titles[second], "payload": f"/{second}"}
+        others = [b for b in response.get("buttons") or [] if b.get("payload") != button["payload"]]
+        return {**response, "buttons": [button] + others}
 
     def generate_from_slots(
         self,
