@@ -37,8 +37,9 @@ CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
-    "nlu_test_3.yml": "Written and committed (472ef36) before the changes it measures, by a writer who "
-    "did not read the training data.",
+    "nlu_test_3.yml": "Written and committed (472ef36) before the changes it measures. Measured first "
+    "on the model of 6998d15 (docs/measurements.md); its misses were read since, so figures on it after "
+    "that are development figures.",
 }
 NEWEST_NLU_SET = next(iter(NLU_SETS))
 TOPICS = [
@@ -78,8 +79,9 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
-    "risk_test_4.yml": "Written and committed (472ef36) before the changes it measures, by a writer who "
-    "did not read the training data or the patterns.",
+    "risk_test_4.yml": "Written and committed (472ef36) before the changes it measures. Measured first "
+    "on the model of 6998d15 (docs/measurements.md); its misses were read since, so figures on it after "
+    "that are development figures.",
     "risk_test_3.yml": "Measured first at commit 418f54c (docs/measurements.md); its misses were read "
     "since, and settings changed after that, so figures on it now are development figures.",
     "risk_test_2.yml": "Measured first on the model of commit 0d8e0a9 (docs/measurements.md); its misses "
