@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test lint eval eval-frozen bench soak purge clean article-hashes check-browser
+.PHONY: help setup train chat run test lint screenshots eval eval-frozen bench soak purge clean article-hashes check-browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ test: check-browser lint $(MODEL) $(WEB_DEPS) ## Lint, validate the data and run
 lint: $(INSTALLED) ## ruff: lint and format check (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+screenshots: check-browser $(MODEL) $(WEB_DEPS) ## Refresh the widget screenshots in docs/ (make test writes them to results/ only)
+	$(PY) -m pytest -q tests/test_widget_browser.py -k screenshots
+	cp results/screenshots/widget-desktop.png results/screenshots/widget-phone.png docs/
 
 check-browser:
 	@$(SHELL) scripts/check_browser.sh
