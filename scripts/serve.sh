@@ -58,7 +58,7 @@ case "$mode" in
     read -r -a origins <<<"$(.venv/bin/python -m threshold.clinic_profile --origins)"
     if [ "${#origins[@]}" -gt 0 ]; then server_args+=(--cors "${origins[@]}"); fi
     echo "Allowed web origins: ${origins[*]:-none}"
-    .venv/bin/python -m threshold.channel_status
+    .venv/bin/python -m threshold.channels.status
     echo "Listening on $bind_address (set BIND_ADDRESS=0.0.0.0 to listen on every interface)"
     .venv/bin/python -m threshold.web --host "$bind_address" --port "$web_port" --rasa-port "$rasa_port" &
     web_pid=$!

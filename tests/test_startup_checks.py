@@ -14,7 +14,7 @@ from conftest import PROJECT_ROOT, VENV_BIN
 from rasa.shared.exceptions import InvalidConfigException
 
 from threshold import rasa_overrides
-from threshold.socketio_channel import ClinicSocketIOInput
+from threshold.channels.website import ClinicSocketIOInput
 
 OTHER_VERSIONS = ["3.6.20", "3.6.22", "3.7.0", "4.0.0"]
 
@@ -117,7 +117,7 @@ def test_the_server_does_not_start_on_another_rasa_version():
 
 def project_socketio_credentials():
     credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text())
-    return dict(credentials["threshold.socketio_channel.ClinicSocketIOInput"] or {})
+    return dict(credentials["threshold.channels.website.ClinicSocketIOInput"] or {})
 
 
 def test_the_shipped_socketio_credentials_are_accepted():
@@ -141,7 +141,7 @@ def test_a_jwt_setting_for_the_website_chat_is_refused_by_name(settings, named):
     message = str(refused.value)
     assert message.startswith(
         f"credentials.yml: the website chat channel "
-        f"(threshold.socketio_channel.ClinicSocketIOInput) does not support {named}: "
+        f"(threshold.channels.website.ClinicSocketIOInput) does not support {named}: "
     )
     assert "signs itself" in message and "Remove" in message
 
@@ -151,7 +151,7 @@ def test_rasa_run_with_a_jwt_key_stops_at_start_up_with_the_message(tmp_path):
     credentials.write_text(
         yaml.safe_dump(
             {
-                "threshold.socketio_channel.ClinicSocketIOInput": {
+                "threshold.channels.website.ClinicSocketIOInput": {
                     **project_socketio_credentials(),
                     "jwt_key": "secret",
                 }

@@ -20,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
-from threshold.channels import (
+from threshold.channels.checks import (
     CHANNEL_PREFIXES,
     closed_blueprint,
     is_valid_unicode,

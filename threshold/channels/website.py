@@ -30,7 +30,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
-from threshold.channels import CHANNEL_PREFIXES, MAX_SENDER_CHARS, InputError, clean_message, is_valid_unicode
+from threshold.channels.checks import (
+    CHANNEL_PREFIXES,
+    MAX_SENDER_CHARS,
+    InputError,
+    clean_message,
+    is_valid_unicode,
+)
 from threshold.clinic_profile import process_profile, web_origins
 
 logger = logging.getLogger(__name__)

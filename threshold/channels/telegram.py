@@ -25,7 +25,7 @@ from rasa.core.channels.telegram import TelegramOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from threshold.channels import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, without_prefix
+from threshold.channels.checks import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, without_prefix
 
 logger = logging.getLogger(__name__)
 PREFIX = CHANNEL_PREFIXES["telegram"]

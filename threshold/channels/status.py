@@ -1,18 +1,18 @@
 """Which channels `make run` switches on, and what is missing for the others.
 
-Usage: python -m threshold.channel_status
+Usage: python -m threshold.channels.status
 """
 
 import os
 import sys
 
-from threshold import channels, slack, telegram
+from threshold.channels import rest, slack, telegram
 
 
 def status_lines():
-    rest_token = os.environ.get(channels.TOKEN_ENV)
+    rest_token = os.environ.get(rest.TOKEN_ENV)
     yield "REST webhook: " + (
-        "on, behind " + channels.TOKEN_ENV if rest_token else f"closed (set {channels.TOKEN_ENV} to open it)"
+        "on, behind " + rest.TOKEN_ENV if rest_token else f"closed (set {rest.TOKEN_ENV} to open it)"
     )
     yield "Web widget (socket.io): on"
     for name, module in (("Telegram", telegram), ("Slack", slack)):
