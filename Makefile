@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test lint screenshots eval eval-frozen bench soak purge clean article-hashes check-browser
+.PHONY: help setup train chat run test test-second-clinic lint screenshots eval eval-frozen bench soak purge clean article-hashes check-browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -67,6 +67,12 @@ run: $(MODEL) $(WEB_DEPS) ## Serve the assistant: action server, Rasa server wit
 test: check-browser lint $(MODEL) $(WEB_DEPS) ## Lint, validate the data and run the whole test suite
 	$(RASA) data validate --fail-on-warnings
 	$(PY) -m pytest
+
+# A clinic replaces clinic.yml and content/exercises.yml: the whole suite again with a second
+# fictional clinic and a reworded, reordered exercise library (tests/fixtures/). CI runs it.
+test-second-clinic: check-browser $(MODEL) $(WEB_DEPS) ## The whole test suite with another clinic's profile and exercises
+	THRESHOLD_CLINIC_PROFILE=tests/fixtures/second_clinic.yml THRESHOLD_EXERCISES=tests/fixtures/second_exercises.yml \
+	  $(PY) -m pytest --ignore=tests/test_second_clinic.py
 
 lint: $(INSTALLED) ## ruff: lint and format check (settings in pyproject.toml)
 	$(VENV)/bin/ruff check .
