@@ -76,8 +76,22 @@ def _require(condition: bool, message: str) -> None:
         raise ExerciseLibraryError(message)
 
 
+# Every key the file may use: a misspelt one would otherwise be ignored without a word.
+LIBRARY_KEYS = ("messages", "buttons", "topic_aliases", "areas", "exercises")
+EXERCISE_KEYS = ("id", "title", "topics", "minutes", "steps", "closing")
+AREA_KEYS = ("topic", "title")
+
+
+def _refuse_unknown_keys(data: dict, known: Tuple[str, ...], where: str) -> None:
+    unknown = sorted(str(key) for key in set(data) - set(known))
+    _require(
+        not unknown, f"{where}: unknown key '{unknown[0] if unknown else ''}' (expected: {', '.join(known)})"
+    )
+
+
 def parse_library(data: dict, source: str = "exercises.yml") -> ExerciseLibrary:
     _require(isinstance(data, dict), f"{source}: expected a mapping")
+    _refuse_unknown_keys(data, LIBRARY_KEYS, source)
     messages = data.get("messages") or {}
     buttons = data.get("buttons") or {}
     for key in REQUIRED_MESSAGES:
@@ -88,6 +102,7 @@ def parse_library(data: dict, source: str = "exercises.yml") -> ExerciseLibrary:
     for index, item in enumerate(data.get("exercises") or []):
         where = f"{source}: exercises[{index}]"
         _require(isinstance(item, dict), f"{where} must be a mapping")
+        _refuse_unknown_keys(item, EXERCISE_KEYS, where)
         for key in ("id", "title", "closing"):
             _require(isinstance(item.get(key), str) and item[key].strip(), f"{where}.{key} must be a text")
         steps = item.get("steps")
@@ -104,6 +119,11 @@ def parse_library(data: dict, source: str = "exercises.yml") -> ExerciseLibrary:
     _require(exercises, f"{source}: no exercises")
     ids = [e.id for e in exercises]
     _require(len(ids) == len(set(ids)), f"{source}: exercise ids must be unique")
+    for index, area in enumerate(data.get("areas") or []):
+        where = f"{source}: areas[{index}]"
+        _require(isinstance(area, dict), f"{where} must be a mapping")
+        _refuse_unknown_keys(area, AREA_KEYS, where)
+        _require(all(isinstance(area.get(k), str) for k in AREA_KEYS), f"{where} needs a topic and a title")
     areas = tuple((a["topic"], a["title"]) for a in data.get("areas") or [])
     known_topics = {t for e in exercises for t in e.topics}
     for topic, _ in areas:

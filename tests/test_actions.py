@@ -158,6 +158,10 @@ def _library_data():
         (lambda d: d["areas"].append({"topic": "nowhere", "title": "x"}), "area 'nowhere'"),
         (lambda d: d["exercises"].append(copy.deepcopy(d["exercises"][0])), "unique"),
         (lambda d: d["exercises"][0].pop("closing"), "closing"),
+        # A misspelt key is refused by name, not ignored.
+        (lambda d: d.update(topic_alias={}), "unknown key 'topic_alias'"),
+        (lambda d: d["exercises"][0].update(closng="x"), r"exercises\[0\]: unknown key 'closng'"),
+        (lambda d: d["areas"][0].update(titel="x"), r"areas\[0\]: unknown key 'titel'"),
     ],
 )
 def test_a_broken_library_gives_a_clear_error(break_it, expected):

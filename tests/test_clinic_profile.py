@@ -191,3 +191,21 @@ def test_the_demo_pages_own_origin_is_allowed_on_whatever_port_it_is_served():
     assert origins[: len(profile.allowed_origins)] == profile.allowed_origins
     assert "http://localhost:8123" in origins and "http://127.0.0.1:8123" in origins
     assert web_origins(profile, {}) == profile.allowed_origins
+
+
+@pytest.mark.parametrize(
+    "change,named",
+    [
+        (lambda d: d["US"].update(crisis_lin="988"), r"US\.crisis_lin is not a known field"),
+        (lambda d: d.pop("default"), "'default' region"),
+        (lambda d: d.update(CA="911"), "region 'CA' must map"),
+    ],
+)
+def test_a_mistake_in_the_crisis_defaults_is_named(change, named):
+    from threshold.clinic_profile import CRISIS_DEFAULTS_PATH, check_crisis_defaults
+
+    defaults = yaml.safe_load(CRISIS_DEFAULTS_PATH.read_text(encoding="utf-8"))
+    check_crisis_defaults(copy.deepcopy(defaults))
+    change(defaults)
+    with pytest.raises(ClinicProfileError, match=named):
+        check_crisis_defaults(defaults)

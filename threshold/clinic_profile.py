@@ -96,6 +96,21 @@ class ClinicProfile:
         return values
 
 
+def check_crisis_defaults(defaults_by_region: Any, path: str = str(CRISIS_DEFAULTS_PATH)) -> None:
+    """content/crisis_defaults.yml: regions of known crisis fields, a `default` among them."""
+    if not isinstance(defaults_by_region, dict) or not isinstance(defaults_by_region.get("default"), dict):
+        raise ClinicProfileError(f"{path}: expected regions of crisis contacts, with a 'default' region")
+    for region, contacts in defaults_by_region.items():
+        if not isinstance(contacts, dict):
+            raise ClinicProfileError(f"{path}: region '{region}' must map crisis fields to texts")
+        unknown = sorted(set(contacts) - set(CRISIS_FIELDS))
+        if unknown:
+            raise ClinicProfileError(
+                f"{path}: {region}.{unknown[0]} is not a known field; "
+                f"expected one of {', '.join(CRISIS_FIELDS)}"
+            )
+
+
 def _fail(path: str, field: str, expected: str, got: Any = None) -> None:
     shown = "" if got is None else f" (found: {got!r})"
     raise ClinicProfileError(f"{path}: field '{field}' {expected}{shown}")
@@ -135,6 +150,7 @@ def _section(data: Dict[str, Any], name: str, known, path: str) -> Dict[str, Any
 def _crisis_contacts(data: Dict[str, Any], region: str, path: str) -> Dict[str, str]:
     with open(CRISIS_DEFAULTS_PATH, encoding="utf-8") as handle:
         defaults_by_region = yaml.safe_load(handle)
+    check_crisis_defaults(defaults_by_region)
     given = _section(data, "crisis", CRISIS_FIELDS, path)
     contacts = dict(defaults_by_region["default"])
     contacts.update(defaults_by_region.get(region, {}))
