@@ -49,7 +49,7 @@ def test_no_family_matches_an_idiom(safety_patterns, idiom):
         "I want to kill my self",
         "I wantttt to killl myselfff",
         "i want to killmyself",
-        "i want to ki11 myself".replace("11", "ll"),
+        "i want to kil myself",
         "I\u2019m going to end my life",
         "im gonna end my life",
     ],
