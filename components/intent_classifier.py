@@ -182,15 +182,14 @@ def question_part(
         if intents[int(row.argmax())] not in remark_intents and float(row.max()) >= part_sure
     ]
     asked = [(i, intent) for i, intent in confident if questions[i]]
-    second = next((intent for _, intent in asked if intent != asked[0][1]), None) if asked else None
-    if is_remark:
-        if not confident:
-            return None, None
-        first = confident[0][1]
-        return rows[confident[0][0]], next((intent for _, intent in asked if intent != first), None)
-    if second is not None:
-        return rows[asked[0][0]], second
-    return None, None
+    # After a remark, the first confident sentence; otherwise the first of two questions.
+    chosen = (confident if is_remark else asked)[:1]
+    if not chosen:
+        return None, None
+    second = next((intent for _, intent in asked if intent != chosen[0][1]), None)
+    if not is_remark and second is None:
+        return None, None
+    return rows[chosen[0][0]], second
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
