@@ -316,3 +316,16 @@ def channel_server(
         yield f"http://127.0.0.1:{port}"
     finally:
         stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Dict[str, str]:
+    """A real PostgreSQL server for the session (Debian's package), as THRESHOLD_DB_* settings."""
+    from scripts_path import load_script
+
+    local_postgres = load_script("local_postgres")
+    try:
+        with local_postgres.running_postgres() as settings:
+            yield settings
+    except local_postgres.PostgresUnavailable as error:
+        pytest.fail(str(error))

@@ -7,7 +7,7 @@ import time
 import pytest
 import sqlalchemy as sa
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
 from threshold.tracker_store import ClinicSQLTrackerStore
 
@@ -18,6 +18,31 @@ def run(coroutine):
 
 def new_store(database, **settings):
     return ClinicSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(database), **settings)
+
+
+CRISIS_SLOT_DOMAIN = Domain.from_dict(
+    {
+        "slots": {
+            "in_crisis": {"type": "bool", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+        }
+    }
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_database(request, tmp_path):
+    """Settings that reach one database from several stores: an SQLite file, or the real PostgreSQL."""
+    if request.param == "sqlite":
+        return {"dialect": "sqlite", "db": str(tmp_path / "c.db")}
+    server = request.getfixturevalue("postgres")
+    return {
+        "dialect": "postgresql",
+        "host": server["THRESHOLD_DB_HOST"],
+        "port": int(server["THRESHOLD_DB_PORT"]),
+        "db": server["THRESHOLD_DB_NAME"],
+        "username": server["THRESHOLD_DB_USER"],
+        "password": server["THRESHOLD_DB_PASSWORD"],
+    }
 
 
 def take_turn(store, sender, text):
@@ -125,3 +150,48 @@ def test_the_store_benchmark_runs(capsys):
     assert load_script("store_bench").main(["--messages", "2", "--runs", "1"]) == 0
     table = capsys.readouterr().out
     assert "| Rasa's SQLTrackerStore |" in table and "| ours (endpoints.yml) |" in table
+
+
+def test_a_new_session_and_a_crisis_written_by_another_server_are_not_hidden_by_memory(shared_database):
+    # Server A keeps a conversation in memory. Server B starts a new session in it and
+    # records a crisis, leaving as many events since the new session start as A holds:
+    # A must read B's conversation, not answer from its stale copy.
+    sender = f"cross-{time.time_ns()}"
+    server_a = ClinicSQLTrackerStore(domain=CRISIS_SLOT_DOMAIN, **shared_database)
+    server_b = ClinicSQLTrackerStore(domain=CRISIS_SLOT_DOMAIN, **shared_database)
+    held_by_a = take_turn(server_a, sender, "hello")
+    tracker = run(server_b.retrieve(sender))
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    tracker.update(UserUttered("a crisis message", {"name": "crisis", "confidence": 1.0}))
+    tracker.update(SlotSet("in_crisis", True))
+    tracker.update(BotUttered("the crisis reply"))
+    run(server_b.save(tracker))
+    with server_b.session_scope() as session:
+        since_new_session = server_b._event_query(
+            session, sender, fetch_events_from_all_sessions=False
+        ).count()
+    assert since_new_session == len(held_by_a.events)  # the case that fooled a count since the session start
+    seen_by_a = run(server_a.retrieve(sender))
+    assert seen_by_a is not held_by_a
+    assert user_texts(seen_by_a)[-1] == "a crisis message"
+    assert seen_by_a.get_slot("in_crisis") is True
+
+
+def test_memory_is_used_across_a_session_start_by_the_same_server(shared_database):
+    sender = f"restart-{time.time_ns()}"
+    store = ClinicSQLTrackerStore(domain=Domain.empty(), **shared_database)
+    tracker = take_turn(store, sender, "hello")
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted("action_listen"))
+    run(store.save(tracker))
+    assert run(store.retrieve(sender)) is tracker
+    take_turn(store, sender, "after the new session")
+    from_disk = run(
+        ClinicSQLTrackerStore(domain=Domain.empty(), recent_conversations=0, **shared_database).retrieve(
+            sender
+        )
+    )
+    assert user_texts(from_disk) == ["after the new session"]

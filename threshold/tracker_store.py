@@ -12,14 +12,18 @@ an error that names the database.
 Rasa's SQL store also reads and rebuilds the whole conversation for every message,
 which grew to most of the server's time under load. This one keeps the conversations
 it saved recently in memory (`recent_conversations`, for `recent_minutes`) and uses
-one only if the database still holds exactly its events, so another server writing
-to the same database, or a purge, is noticed. The database stays the record.
+one only if the conversation's rows in the database are still exactly the ones it
+saved: their number, highest id and latest timestamp over all sessions, which only
+grow (`stored_stamp`). Another server writing to the same database, even a new
+session and a crisis, or a purge, is noticed. The database stays the record.
 """
 
+import fcntl
 import itertools
 import logging
 import os
 import time
+import zlib
 from collections import OrderedDict
 from typing import Any, Optional, Text, Tuple
 
@@ -41,6 +45,57 @@ ENVIRONMENT = {
 
 class TrackerStoreUnavailable(RuntimeError):
     """The conversation database cannot be reached."""
+
+
+class StoreInUse(RuntimeError):
+    """Another server already uses the conversation store, and no shared lock store is set."""
+
+
+# PostgreSQL's advisory lock that one server holds while it is the store's only user.
+SOLE_SERVER_LOCK = zlib.crc32(b"threshold: the only server on this conversation store")
+
+
+def claim_store_for_one_server(settings: dict) -> Any:
+    """Marks the store as used by this server alone, for as long as the returned handle
+    is kept: an open lock file beside an SQLite file, or a PostgreSQL session holding an
+    advisory lock (both go when the process ends, however it ends). Raises StoreInUse
+    when another server holds it.
+
+    Without a shared lock store (Redis), two servers on one store answer messages of one
+    conversation without seeing each other's, start two sessions, and can keep a stale
+    copy in memory: a crisis recorded by one would not reach the other's replies."""
+    dialect = settings.get("dialect", "sqlite")
+    db = settings.get("db", "conversations.db")
+    where = describe(dialect, settings.get("host"), settings.get("port"), db)
+    if dialect == "sqlite":
+        handle = open(os.path.abspath(db) + ".server-lock", "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StoreInUse(where) from None
+        return handle
+    if dialect != "postgresql":
+        return None  # no lock to take: the clinic's own setup must keep to one server
+    ClinicSQLTrackerStore._check_reachable(settings, dialect, db, where)
+    url = SQLTrackerStore.get_db_url(
+        dialect,
+        settings.get("host"),
+        settings.get("port"),
+        db,
+        settings.get("username"),
+        settings.get("password"),
+        settings.get("login_db"),
+        settings.get("query"),
+    )
+    connection = sa.create_engine(url, poolclass=sa.pool.NullPool).connect()
+    taken = connection.execute(
+        sa.text("select pg_try_advisory_lock(:key)"), {"key": SOLE_SERVER_LOCK}
+    ).scalar()
+    if not taken:
+        connection.close()
+        raise StoreInUse(where)
+    return connection
 
 
 def settings_from_environment(**configured: Any) -> dict:
@@ -90,7 +145,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             or recent_minutes <= 0
         ):
             raise ValueError("tracker_store: recent_minutes must be a number of minutes above 0")
-        self._recent: OrderedDict[Text, Tuple[DialogueStateTracker, float]] = OrderedDict()
+        self._recent: OrderedDict[Text, Tuple[DialogueStateTracker, float, Tuple]] = OrderedDict()
         # How many events of a conversation in use are in the database, as checked when it was read.
         self._stored_counts: dict = {}
         self._recent_limit = recent_conversations
@@ -135,17 +190,26 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             finally:
                 engine.dispose()
 
-    def _stored_event_count(self, sender_id: Text) -> int:
+    def stored_stamp(self, sender_id: Text) -> Tuple:
+        """The number, highest id and latest timestamp of a conversation's stored events,
+        over all its sessions. Counting only the latest session would not do: another
+        server can start a new session holding as many events as the copy in memory."""
+        table = self.SQLEvent
         with self.session_scope() as session:
-            return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            row = (
+                session.query(sa.func.count(table.id), sa.func.max(table.id), sa.func.max(table.timestamp))
+                .filter(table.sender_id == sender_id)
+                .one()
+            )
+        return tuple(row)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         # Taken out while in use: a turn that fails before it is saved leaves no copy behind.
         recent = self._recent.pop(sender_id, None)
         if recent is not None:
-            tracker, saved_at = recent
+            tracker, saved_at, stamp = recent
             fresh = time.monotonic() - saved_at < self._recent_seconds
-            if fresh and self._stored_event_count(sender_id) == len(tracker.events):
+            if fresh and self.stored_stamp(sender_id) == stamp:
                 self._stored_counts[sender_id] = (id(tracker), len(tracker.events))
                 return tracker
         tracker = await super().retrieve(sender_id)
@@ -164,9 +228,12 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         await super().save(tracker)
         if not self._recent_limit:
             return
-        now = time.monotonic()
         self._recent.pop(tracker.sender_id, None)
-        self._recent[tracker.sender_id] = (tracker, now)
+        stamp = self.stored_stamp(tracker.sender_id)
+        if not tracker.events or stamp[2] != tracker.events[-1].timestamp:
+            return  # another server wrote after this tracker's last event: read it again next time
+        now = time.monotonic()
+        self._recent[tracker.sender_id] = (tracker, now, stamp)
         while self._recent and (
             len(self._recent) > self._recent_limit
             or now - next(iter(self._recent.values()))[1] >= self._recent_seconds
