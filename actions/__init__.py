@@ -8,8 +8,8 @@ later in a conversation.
 
 import sys
 
-from actions.clarify_options import ClarifyOptionsError, load_clarify_options
 from actions.library import ExerciseLibraryError, load_library
+from threshold.clarify_options import ClarifyOptionsError, load_clarify_options
 from threshold.clinic_profile import ClinicProfileError, process_profile
 
 try:

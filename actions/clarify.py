@@ -21,8 +21,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import CLARIFY, CLINIC
-from actions.clarify_options import FALLBACK_INTENT, NEVER_OFFERED, ClarifyOptions, fill_placeholders
 from actions.conversation import button
+from threshold.clarify_options import FALLBACK_INTENT, NEVER_OFFERED, ClarifyOptions, fill_placeholders
 
 QUESTION_RESPONSE = "utter_clarify"
 FALLBACK_RESPONSE = "utter_fallback"

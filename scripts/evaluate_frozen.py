@@ -31,6 +31,8 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 os.environ.setdefault("ACTIONS_PORT", "5055")
 
+from threshold.article_topics import article_topics  # noqa: E402
+
 FROZEN = ROOT / "tests" / "data" / "frozen"
 RESULTS = ROOT / "results"
 CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
@@ -42,18 +44,7 @@ NLU_SETS = {
     "that are development figures.",
 }
 NEWEST_NLU_SET = next(iter(NLU_SETS))
-TOPICS = [
-    "purpose_goals",
-    "how_it_works",
-    "why_hard_takes_time",
-    "behavior_self_control",
-    "transference",
-    "using_experiences",
-    "feeling_stuck",
-    "research_effectiveness",
-    "knowing_it_works",
-    "when_complete",
-]
+TOPICS = article_topics()
 
 
 def load_agent():
@@ -160,8 +151,8 @@ async def risk_report(agent, contacts, name, note):
 
 async def nlu_report(agent, name, note):
     """Strict accuracy, and "right or offered": the right intent, or a clarifying question
-    (nlu_fallback) whose buttons include it (actions/clarify_options.py decides the buttons)."""
-    from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
+    (nlu_fallback) whose buttons include it (threshold/clarify_options.py decides the buttons)."""
+    from threshold.clarify_options import FALLBACK_INTENT, load_clarify_options
 
     options = load_clarify_options()
     messages = yaml.safe_load((FROZEN / name).read_text())["messages"]

@@ -4,7 +4,7 @@ On the cross-validation folds of `make eval` (the MeaningIntentClassifier as shi
 quick model first) and on the development sets, for each threshold: how many messages
 get a clarifying question, how many of the answered ones are right, and how many are
 "right or offered" (answered right, or asked with the right intent among the buttons:
-actions/clarify_options.py decides the buttons). Development figures: they choose the
+threshold/clarify_options.py decides the buttons). Development figures: they choose the
 setting in config.yml.
 
 Usage: .venv/bin/python scripts/fallback_thresholds.py [--folds 5]
@@ -52,9 +52,9 @@ def outcomes(ranked, truth, options, threshold, ambiguity):
 def main():
     from sklearn.model_selection import StratifiedKFold
 
-    from actions.clarify_options import load_clarify_options
     from components.intent_classifier import fit_intent_model
     from components.risk_model import Embedder
+    from threshold.clarify_options import load_clarify_options
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)

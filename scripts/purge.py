@@ -19,9 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MIN_DAYS = 1
 sys.path.insert(0, str(ROOT))
 
-from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
 
-from threshold.tracker_store import settings_from_environment  # noqa: E402
+from threshold.tracker_store import database_url, settings_from_environment  # noqa: E402
 
 
 def engine_for(endpoints: Path) -> sa.engine.Engine:
@@ -32,15 +31,7 @@ def engine_for(endpoints: Path) -> sa.engine.Engine:
     db = settings.get("db", "conversations.db")
     if dialect == "sqlite" and not Path(db).is_absolute():
         db = str(ROOT / db)  # the server runs from the project folder
-    url = SQLTrackerStore.get_db_url(
-        dialect,
-        settings.get("host"),
-        settings.get("port"),
-        db,
-        settings.get("username"),
-        settings.get("password"),
-    )
-    return sa.create_engine(url)
+    return sa.create_engine(database_url(settings, dialect, db))
 
 
 def purge(engine: sa.engine.Engine, days: float, now: float = None) -> int:

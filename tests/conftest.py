@@ -25,18 +25,10 @@ os.chdir(PROJECT_ROOT)
 SPACY_PIPELINE = PROJECT_ROOT / ".spacy" / "en_threshold"
 MODEL_PATH = PROJECT_ROOT / "models" / "threshold.tar.gz"
 VENV_BIN = Path(sys.executable).parent
-ARTICLE_TOPICS = [
-    "purpose_goals",
-    "how_it_works",
-    "why_hard_takes_time",
-    "behavior_self_control",
-    "transference",
-    "using_experiences",
-    "feeling_stuck",
-    "research_effectiveness",
-    "knowing_it_works",
-    "when_complete",
-]
+# The article's topics, from data/responses/article.yml.
+from threshold.article_topics import article_topics  # noqa: E402
+
+ARTICLE_TOPICS = article_topics()
 CRISIS_REPLIES = {"utter_crisis", "utter_medical_emergency"}
 
 

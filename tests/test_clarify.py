@@ -13,9 +13,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions
-from actions import CLARIFY, CLINIC, clarify_options
+from actions import CLARIFY, CLINIC
 from actions.clarify import ActionClarify
-from actions.clarify_options import (
+from threshold import clarify_options
+from threshold.clarify_options import (
     CLARIFY_PATH,
     MIN_CONFIDENCE,
     MIN_FIRST_CONFIDENCE,

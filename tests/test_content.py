@@ -59,6 +59,7 @@ def flesch_kincaid_grade(text):
 
 def test_every_topic_is_an_intent_with_at_least_30_examples():
     counts = nlu_examples()
+    assert len(ARTICLE_TOPICS) == 10  # the article's ten ideas, read from data/responses/article.yml
     for topic in ARTICLE_TOPICS:
         assert topic in DOMAIN["intents"]
         assert counts[topic] >= 30, topic

@@ -272,7 +272,7 @@ VAGUE = [
 def test_an_unsure_message_gets_the_clarifying_question_and_one_tap_gets_the_answer(
     conversation, new_conversation
 ):
-    from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
+    from threshold.clarify_options import FALLBACK_INTENT, load_clarify_options
 
     options = load_clarify_options()
     vague = next(

@@ -83,7 +83,7 @@ def test_the_development_sets_are_not_training_data():
 def test_intent_accuracy_on_a_development_set(
     conversation, name, min_topics, min_others, min_right_or_offered
 ):
-    from actions.clarify_options import FALLBACK_INTENT, load_clarify_options
+    from threshold.clarify_options import FALLBACK_INTENT, load_clarify_options
 
     options = load_clarify_options()
     right, offered, total, misses = Counter(), Counter(), Counter(), []

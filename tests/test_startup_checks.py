@@ -66,6 +66,10 @@ def test_no_override_is_installed_on_another_rasa_version(monkeypatch):
         rasa_overrides.install_crisis_reminder,
         lambda: rasa_overrides.install_server_guards(64),
         lambda: rasa_overrides.configure_action_client(3.0),
+        lambda: rasa_overrides.telegram_output_for_server(object(), "token", None),
+        lambda: rasa_overrides.slack_client_for_server(object(), "token", None, "http://127.0.0.1:1"),
+        lambda: rasa_overrides.socketio_blueprint(object(), "/socket.io", "a_name", __name__),
+        lambda: rasa_overrides.events_not_stored_yet(object(), object(), object(), 0),
     ):
         with pytest.raises(rasa_overrides.UnsupportedRasaVersion, match="3.7.0"):
             install()
@@ -75,6 +79,20 @@ def test_no_override_is_installed_on_another_rasa_version(monkeypatch):
         rasa_actions.DEFAULT_REQUEST_TIMEOUT,
         rasa_actions.RemoteAction._validate_action_result,
     ) == before
+
+
+def test_the_rasa_servers_response_generator_does_not_load_the_action_server_package():
+    # The actions package checks the exercise library when imported and exits with the
+    # action server's message; the Rasa server must not run that check as its own.
+    result = run_python(
+        "import sys\n"
+        "from rasa.shared.core.domain import Domain\n"
+        "from threshold.nlg import ClinicResponseGenerator\n"
+        "ClinicResponseGenerator(domain=Domain.load('domain.yml'))\n"
+        "print('actions' in sys.modules)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
 
 
 def test_importing_the_overrides_on_another_rasa_version_stops_before_touching_its_internals():

@@ -28,6 +28,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from threshold import rasa_overrides
+from threshold.clarify_options import fill_placeholders, load_clarify_options
 from threshold.clinic_profile import ClinicProfile, process_profile
 
 logger = logging.getLogger(__name__)
@@ -97,8 +98,6 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         self.profile = profile or process_profile()
         self.clinic_values = self.profile.template_values()
         logger.info("Clinic profile loaded from %s", self.profile.source)
-        from actions.clarify_options import fill_placeholders, load_clarify_options
-
         # The clarifying question's titles (content/clarify.yml) name the second question's button.
         self.question_titles = {
             intent: fill_placeholders(title, self.clinic_values)

@@ -30,11 +30,25 @@ UnsupportedRasaVersion until the overrides have been reviewed for that version.
      socket's accept backlog, which Linux shows in /proc/net/tcp (rx_queue);
    - `/version` answers anyone in Rasa 3.6, even when the rest of the HTTP API needs
      the token; here it needs the token too.
+4. Channels and the store: what the project's subclasses need from Rasa's classes
+   beyond their public methods, each as one function here that the subclass calls:
+   - `telegram_output_for_server`: Rasa's TelegramOutput always talks to
+     api.telegram.org; the Telegram channel needs another Bot API server (a local
+     one, or the tests' stand-in), so it builds the aiogram Bot underneath itself;
+   - `slack_client_for_server`: Rasa's SlackBot builds its Slack client with no
+     address to choose; the Slack channel replaces it to send to THRESHOLD_SLACK_API_URL;
+   - `socketio_blueprint`: Rasa's SocketIOInput builds its socket.io server itself,
+     with no allowed origins and no room for a client manager; the website channel
+     builds its own server and mounts it with Rasa's SocketBlueprint;
+   - `events_not_stored_yet`: Rasa's SQL store counts the stored events of a
+     conversation again before every save (`SQLTrackerStore._additional_events`); the
+     project's store already knows the count and passes it in.
 """
 
 import functools
 import hmac
 import inspect
+import itertools
 import logging
 import time
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -256,3 +270,45 @@ def install_server_guards(max_queue: int) -> None:
         return app
 
     rasa_run.configure_app = configure_app
+
+
+# 4. Channels and the store ------------------------------------------------------------
+
+
+def telegram_output_for_server(output: Any, access_token: Text, api_url: Optional[Text]) -> None:
+    """Initialises a TelegramOutput subclass for the Bot API server at `api_url` (Rasa
+    3.6's TelegramOutput.__init__ takes only the token and always uses Telegram's)."""
+    check_rasa_version()
+    from aiogram.bot.api import TelegramAPIServer
+    from rasa.core.channels.telegram import TelegramOutput
+
+    super(TelegramOutput, output).__init__(
+        access_token, server=TelegramAPIServer.from_base(api_url or "https://api.telegram.org")
+    )
+
+
+def slack_client_for_server(bot: Any, token: Text, proxy: Optional[Text], api_url: Text) -> None:
+    """Points a SlackBot at another Slack API address (Rasa 3.6 keeps its client in `client`)."""
+    check_rasa_version()
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    bot.client = AsyncWebClient(token, proxy=proxy, base_url=api_url.rstrip("/") + "/")
+
+
+def socketio_blueprint(sio: Any, socketio_path: Text, name: Text, import_name: Text) -> Any:
+    """Rasa 3.6's blueprint that attaches a socket.io server to the Sanic app."""
+    check_rasa_version()
+    from rasa.core.channels.socketio import SocketBlueprint
+
+    return SocketBlueprint(sio, socketio_path, name, import_name)
+
+
+def events_not_stored_yet(store: Any, session: Any, tracker: Any, stored: Optional[int]) -> Any:
+    """The tracker's events that an SQL store has not saved: those after `stored` when
+    the caller knows that count, else Rasa 3.6's own recount."""
+    check_rasa_version()
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    if stored is None or stored > len(tracker.events):
+        return SQLTrackerStore._additional_events(store, session, tracker)
+    return itertools.islice(tracker.events, stored, len(tracker.events))

@@ -19,7 +19,6 @@ session and a crisis, or a purge, is noticed. The database stays the record.
 """
 
 import fcntl
-import itertools
 import logging
 import os
 import time
@@ -30,6 +29,8 @@ from typing import Any, Optional, Text, Tuple
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
+
+from threshold import rasa_overrides
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,21 @@ ENVIRONMENT = {
 
 class TrackerStoreUnavailable(RuntimeError):
     """The conversation database cannot be reached."""
+
+
+def database_url(settings: dict, dialect: Text, db: Text, login_db: Optional[Text] = None) -> Text:
+    """The store's database; with `login_db`, the one Rasa first logs in to (where it
+    creates the store's database when that does not exist yet)."""
+    return SQLTrackerStore.get_db_url(
+        dialect,
+        settings.get("host"),
+        settings.get("port"),
+        db,
+        settings.get("username"),
+        settings.get("password"),
+        login_db,
+        settings.get("query"),
+    )
 
 
 class StoreInUse(RuntimeError):
@@ -78,16 +94,7 @@ def claim_store_for_one_server(settings: dict) -> Any:
     if dialect != "postgresql":
         return None  # no lock to take: the clinic's own setup must keep to one server
     ClinicSQLTrackerStore._check_reachable(settings, dialect, db, where)
-    url = SQLTrackerStore.get_db_url(
-        dialect,
-        settings.get("host"),
-        settings.get("port"),
-        db,
-        settings.get("username"),
-        settings.get("password"),
-        settings.get("login_db"),
-        settings.get("query"),
-    )
+    url = database_url(settings, dialect, db)
     connection = sa.create_engine(url, poolclass=sa.pool.NullPool).connect()
     taken = connection.execute(
         sa.text("select pg_try_advisory_lock(:key)"), {"key": SOLE_SERVER_LOCK}
@@ -163,16 +170,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
 
     @staticmethod
     def _check_reachable(settings: dict, dialect: Text, db: Text, where: Text) -> None:
-        url = SQLTrackerStore.get_db_url(
-            dialect,
-            settings.get("host"),
-            settings.get("port"),
-            db,
-            settings.get("username"),
-            settings.get("password"),
-            settings.get("login_db"),
-            settings.get("query"),
-        )
+        url = database_url(settings, dialect, db, settings.get("login_db"))
         engine = sa.create_engine(url)
         deadline = time.monotonic() + float(os.environ.get("THRESHOLD_DB_CONNECT_SECONDS", "20"))
         while True:
@@ -218,11 +216,12 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     def _additional_events(self, session, tracker: DialogueStateTracker):
-        # The count checked when this very tracker was read saves counting again.
-        read_as, stored = self._stored_counts.pop(tracker.sender_id, (None, 0))
-        if read_as != id(tracker) or stored > len(tracker.events):
-            return super()._additional_events(session, tracker)
-        return itertools.islice(tracker.events, stored, len(tracker.events))
+        # The count checked when this very tracker was read saves counting again
+        # (threshold/rasa_overrides.py, 4).
+        read_as, stored = self._stored_counts.pop(tracker.sender_id, (None, None))
+        return rasa_overrides.events_not_stored_yet(
+            self, session, tracker, stored if read_as == id(tracker) else None
+        )
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await super().save(tracker)

@@ -18,8 +18,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
-from slack_sdk.web.async_client import AsyncWebClient
 
+from threshold import rasa_overrides
 from threshold.channels.checks import (
     CHANNEL_PREFIXES,
     closed_blueprint,
@@ -56,7 +56,7 @@ class ClinicSlackBot(SlackBot):
     ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         if api_url:
-            self.client = AsyncWebClient(token, proxy=proxy, base_url=api_url.rstrip("/") + "/")
+            rasa_overrides.slack_client_for_server(self, token, proxy, api_url)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         await super().send_response(without_prefix(recipient_id, PREFIX), message)

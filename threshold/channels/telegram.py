@@ -18,13 +18,13 @@ import re
 import warnings
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
-from aiogram.bot.api import TelegramAPIServer
 from aiogram.types import Update
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from threshold import rasa_overrides
 from threshold.channels.checks import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, without_prefix
 
 logger = logging.getLogger(__name__)
@@ -64,9 +64,7 @@ class ClinicTelegramOutput(TelegramOutput):
     as they are read on a phone."""
 
     def __init__(self, access_token: Text, api_url: Optional[Text] = None) -> None:
-        super(TelegramOutput, self).__init__(
-            access_token, server=TelegramAPIServer.from_base(api_url or "https://api.telegram.org")
-        )
+        rasa_overrides.telegram_output_for_server(self, access_token, api_url)
 
     async def send_text_with_buttons(
         self,

@@ -24,12 +24,13 @@ import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.exceptions import InvalidConfigException
 from sanic import Blueprint, response
 from sanic.request import Request
 from socketio import AsyncServer
 
+from threshold import rasa_overrides
 from threshold.channels.checks import (
     CHANNEL_PREFIXES,
     MAX_SENDER_CHARS,
@@ -104,7 +105,9 @@ class ClinicSocketIOInput(SocketIOInput):
         # An empty list would switch the origin check off; no origins means no browsers.
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins or ["null-origin.invalid"])
         ids = SessionIds()
-        webhook = SocketBlueprint(sio, self.socketio_path, "threshold_socketio_webhook", __name__)
+        webhook = rasa_overrides.socketio_blueprint(
+            sio, self.socketio_path, "threshold_socketio_webhook", __name__
+        )
         self.sio = sio
 
         @webhook.route("/", methods=["GET"])
