@@ -37,6 +37,7 @@ FROZEN = ROOT / "tests" / "data" / "frozen"
 RESULTS = ROOT / "results"
 CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
+CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
     "nlu_test_3.yml": "Written and committed (472ef36) before the changes it measures. Measured first "
@@ -152,21 +153,28 @@ async def risk_report(agent, contacts, name, note):
 async def nlu_report(agent, name, note):
     """Strict accuracy, and "right or offered": the right intent, or a clarifying question
     (nlu_fallback) whose buttons include it (threshold/clarify_options.py decides the buttons)."""
+    from rasa.shared.core.events import UserUttered
+
     from threshold.clarify_options import FALLBACK_INTENT, load_clarify_options
 
     options = load_clarify_options()
     messages = yaml.safe_load((FROZEN / name).read_text())["messages"]
-    right, offered, total = Counter(), Counter(), Counter()
+    right, offered, answered, total = Counter(), Counter(), Counter(), Counter()
     wrong = []
     for message in messages:
         parse = await agent.parse_message(message["text"])
         got, expect = parse["intent"]["name"], message["intent"]
         total[expect] += 1
         right[expect] += got == expect
+        # A check-in that also answers the question (threshold/nlg.py) answers it too.
+        held = agent.nlg.held_question(UserUttered(message["text"], parse["intent"], parse_data=parse))
+        after_check = got == CHECK_INTENT and held in (f"utter_answer_{expect}", f"utter_{expect}")
+        answered[expect] += got == expect or after_check
         guesses = options.likely_intents(parse.get("intent_ranking")) if got == FALLBACK_INTENT else []
         offered[expect] += got == expect or expect in guesses
         if got != expect:
             asked = f" (offered: {', '.join(guesses) or 'nothing'})" if got == FALLBACK_INTENT else ""
+            asked += f" (then answered: {held})" if got == CHECK_INTENT and held else ""
             wrong.append((expect, got + asked, message["text"]))
 
     def share(counter, intents):
@@ -181,8 +189,10 @@ async def nlu_report(agent, name, note):
         "",
         f"- article topics, strict: {share(right, TOPICS)}",
         f"- article topics, right or offered in a clarifying question: {share(offered, TOPICS)}",
+        f"- article topics, answered (strict, or after the check-in question): {share(answered, TOPICS)}",
         f"- other intents, strict: {share(right, others)}",
         f"- other intents, right or offered: {share(offered, others)}",
+        f"- other intents, answered (strict, or after the check-in question): {share(answered, others)}",
         "",
         "| intent | right | right or offered |",
         "| --- | --- | --- |",

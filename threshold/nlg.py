@@ -20,7 +20,7 @@ RiskStage) has that language. Set in endpoints.yml:
 import logging
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import yaml
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -35,10 +35,26 @@ logger = logging.getLogger(__name__)
 LANGUAGE_SLOT = "reply_language"
 SERVER_REPLIES_PATH = Path(__file__).resolve().parent.parent / "content" / "server_replies.yml"
 REMINDER_RESPONSE = rasa_overrides.REMINDER_RESPONSE
+CHECK_RESPONSE = "utter_crisis_check"
+ANSWER_INTRO_RESPONSE = "utter_crisis_check_answer_intro"
+# The one-line replies of content/server_replies.yml, by key, and the responses they become.
+LINE_REPLIES = {"crisis_reminder": REMINDER_RESPONSE, "check_in_answer_intro": ANSWER_INTRO_RESPONSE}
+QUESTION_MARKS = re.compile("[?？]")
+CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yml"
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 SECOND_QUESTION_ENTITY = "second_question"
 # The replies that answer a question, and so may offer a second question's answer.
 ANSWER_RESPONSES = ("utter_answer_", "utter_pre_appointment_", "utter_book_appointment")
+
+
+def fallback_thresholds(path: Path = CONFIG_PATH) -> Tuple[float, float]:
+    """The FallbackClassifier's threshold and ambiguity_threshold in config.yml: how sure the
+    classifier must be of an intent before the assistant answers it."""
+    pipeline = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("pipeline") or []
+    for component in pipeline:
+        if isinstance(component, dict) and component.get("name") == "FallbackClassifier":
+            return float(component.get("threshold", 0.3)), float(component.get("ambiguity_threshold", 0.1))
+    raise ServerRepliesError(f"{path}: the pipeline has no FallbackClassifier")
 
 
 class ServerRepliesError(ValueError):
@@ -46,25 +62,25 @@ class ServerRepliesError(ValueError):
 
 
 def load_server_replies(path: Path, known_responses) -> Dict[Text, List[Dict[Text, Any]]]:
-    """The replies the server adds itself, as extra Rasa responses: utter_crisis_reminder
-    (and utter_crisis_reminder_<language>) and utter_x_<language> translations."""
+    """The replies the server adds itself, as extra Rasa responses: its one-line replies
+    (LINE_REPLIES, e.g. utter_crisis_reminder and utter_crisis_reminder_<language>) and
+    utter_x_<language> translations."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ServerRepliesError(f"{path}: the file does not exist") from None
-    if not isinstance(data, dict) or set(data) - {"crisis_reminder", "translations"}:
-        raise ServerRepliesError(f"{path}: expected the keys 'crisis_reminder' and 'translations' only")
-    reminders = data.get("crisis_reminder")
-    if not isinstance(reminders, dict) or not isinstance(reminders.get("en"), str):
-        raise ServerRepliesError(f"{path}: 'crisis_reminder' needs an 'en' text")
+    keys = (*LINE_REPLIES, "translations")
+    if not isinstance(data, dict) or set(data) - set(keys):
+        raise ServerRepliesError(f"{path}: expected the keys {', '.join(repr(k) for k in keys)} only")
     responses: Dict[Text, List[Dict[Text, Any]]] = {}
-    for language, text in reminders.items():
-        if not _LANGUAGE_CODE.match(str(language)) or not isinstance(text, str) or not text.strip():
-            raise ServerRepliesError(
-                f"{path}: crisis_reminder.{language} must be a text under a two-letter code"
-            )
-        name = REMINDER_RESPONSE if language == "en" else f"{REMINDER_RESPONSE}_{language}"
-        responses[name] = [{"text": text}]
+    for key, response in LINE_REPLIES.items():
+        lines = data.get(key)
+        if not isinstance(lines, dict) or not isinstance(lines.get("en"), str):
+            raise ServerRepliesError(f"{path}: '{key}' needs an 'en' text")
+        for language, text in lines.items():
+            if not _LANGUAGE_CODE.match(str(language)) or not isinstance(text, str) or not text.strip():
+                raise ServerRepliesError(f"{path}: {key}.{language} must be a text under a two-letter code")
+            responses[response if language == "en" else f"{response}_{language}"] = [{"text": text}]
     for language, translated in (data.get("translations") or {}).items():
         if not _LANGUAGE_CODE.match(str(language)) or not isinstance(translated, dict):
             raise ServerRepliesError(
@@ -103,6 +119,7 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
             intent: fill_placeholders(title, self.clinic_values)
             for intent, title in load_clarify_options(placeholders=self.clinic_values).titles.items()
         }
+        self.sure_enough, self.clear_enough = fallback_thresholds()
         # The generator is built once per server: the place to install the reminder.
         rasa_overrides.install_crisis_reminder()
 
@@ -127,10 +144,51 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         output_channel: Text,
         **kwargs: Any,
     ) -> Optional[Dict[Text, Any]]:
-        response = self.generate_from_slots(
-            utter_action, tracker.current_slot_values(), output_channel, **kwargs
-        )
+        slots = tracker.current_slot_values()
+        response = self.generate_from_slots(utter_action, slots, output_channel, **kwargs)
+        if utter_action == CHECK_RESPONSE:
+            return self.with_held_answer(response, tracker.latest_message, slots, output_channel)
         return self.with_second_question(response, utter_action, tracker.latest_message)
+
+    def held_question(self, message) -> Optional[Text]:
+        """The answer response to the question a message also asked, when the risk stage
+        turned it into a check-in: the classifier's first intent after the stage's, if the
+        message asks something (a question mark), the classifier was as sure of it as of
+        any answer it gives (the FallbackClassifier's thresholds) and it has an answer.
+        A statement ("why am I still alive." or "I have the pills in my hand") gets the
+        check-in alone: an article answer to it would read as not listening."""
+        if message is None or not QUESTION_MARKS.search(message.text or ""):
+            return None
+        decided = (message.intent or {}).get("name")
+        ranking = [
+            r for r in (message.parse_data or {}).get("intent_ranking") or [] if r.get("name") != decided
+        ]
+        if not ranking:
+            return None
+        first = float(ranking[0].get("confidence") or 0.0)
+        second = float(ranking[1].get("confidence") or 0.0) if len(ranking) > 1 else 0.0
+        if first < self.sure_enough or first - second < self.clear_enough:
+            return None
+        intent = ranking[0].get("name")
+        for name in (f"utter_answer_{intent}", f"utter_{intent}"):
+            if name.startswith(ANSWER_RESPONSES) and name in self.responses:
+                return name
+        return None
+
+    def with_held_answer(self, response, message, slots: Dict[Text, Any], output_channel: Text):
+        """The check-in question first, then the answer to the question the person asked:
+        doubt costs a question, and the person still gets what they came for. Only in
+        English, the language of the answers."""
+        if response is None or slots.get(LANGUAGE_SLOT) not in (None, "en"):
+            return response
+        answer_name = self.held_question(message)
+        if answer_name is None:
+            return response
+        answer = self.generate_from_slots(answer_name, slots, output_channel) or {}
+        intro = self.generate_from_slots(ANSWER_INTRO_RESPONSE, slots, output_channel) or {}
+        if not answer.get("text") or not intro.get("text"):
+            return response
+        return {**response, "text": f"{response.get('text', '')}\n\n{intro['text']}\n\n{answer['text']}"}
 
     def with_second_question(self, response, utter_action: Text, message) -> Optional[Dict[Text, Any]]:
         """The answer to a message's first question, with a button for its second question."""
