@@ -58,8 +58,16 @@ FAMILY_ENTITY = "crisis_family"
 LANGUAGE_ENTITY = "reply_language"
 SAFETY_INTENTS = ("crisis", "medical_emergency", "crisis_third_party", "crisis_info", "crisis_check")
 # Rasa NLU examples of the other intents are harmless and join the corpus as `none`; not
-# these: an answer to "are you safe?" such as "no, I'm not safe" is not harmless.
-HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + ("not_safe", "other_language", "nlu_fallback")
+# these: an answer to "are you safe?" such as "no, I'm not safe" is not harmless, and
+# asking to hide or delete a chat ("my parents check my phone, wipe this") is how someone
+# watched by an abuser may write: the risk model must not learn that it is always harmless.
+HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + (
+    "not_safe",
+    "other_language",
+    "nlu_fallback",
+    "delete_conversation",
+    "chat_privacy",
+)
 MIN_WORDS_FOR_LANGUAGE = 3
 # The languages a message is told apart among: English, the languages most spoken in US
 # homes, and a few more that people write in. Without a closed list, short English

@@ -76,6 +76,11 @@ def running_postgres(port: Optional[int] = None) -> Iterator[Dict[str, str]]:
             **run,
         )
     except subprocess.CalledProcessError as error:
+        subprocess.run(
+            _as_server_user([f"{programs}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(folder, ignore_errors=True)
         raise PostgresUnavailable(
             f"PostgreSQL did not start: {error.stderr.decode(errors='replace')}"

@@ -102,7 +102,7 @@ def test_two_close_questions_get_the_check_in_alone(generator):
     assert got == plain(generator)
 
 
-@pytest.mark.parametrize("intent", ["distress", "crisis", "greet", "nlu_fallback"])
+@pytest.mark.parametrize("intent", ["distress", "crisis", "greet", "ask_exercise"])
 def test_no_answer_is_added_for_what_is_not_a_question_with_an_answer(generator, intent):
     got = reply(generator, checked(*sure_ranking(generator, intent)))
     assert got == plain(generator)

@@ -2,6 +2,7 @@
 come in, and the replies that would go out are caught by a stand-in for the
 Telegram and Slack APIs on loopback (no network)."""
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -305,3 +306,30 @@ def test_a_signed_slack_request_with_a_malformed_body_gets_a_400_and_the_server_
     user, channel = new_slack_conversation()
     good = slack_direct_message(user, channel, "hello")
     assert post(f"{channel_server}/webhooks/slack/webhook", good, slack_headers(good))[0] == 200
+
+
+@pytest.mark.parametrize("channel", ["telegram", "slack"])
+def test_chat_apps_are_not_sent_the_websites_clear_history_command(monkeypatch, channel):
+    from rasa.core.channels.slack import SlackBot
+    from rasa.core.channels.telegram import TelegramOutput
+
+    from threshold.channels.checks import CLEAR_HISTORY
+    from threshold.channels.slack import ClinicSlackBot
+    from threshold.channels.telegram import ClinicTelegramOutput
+
+    sent = []
+
+    async def record(self, recipient_id, json_message, **kwargs):
+        sent.append(json_message)
+
+    parent = TelegramOutput if channel == "telegram" else SlackBot
+    monkeypatch.setattr(parent, "send_custom_json", record)
+    output = (
+        ClinicTelegramOutput("123:token", "http://127.0.0.1:9")
+        if channel == "telegram"
+        else ClinicSlackBot("xoxb-token", api_url="http://127.0.0.1:9")
+    )
+    asyncio.run(output.send_custom_json("someone", {CLEAR_HISTORY: True}))
+    assert sent == []
+    asyncio.run(output.send_custom_json("someone", {"text": "other custom messages still go"}))
+    assert sent == [{"text": "other custom messages still go"}]

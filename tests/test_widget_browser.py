@@ -214,6 +214,32 @@ def test_the_conversation_survives_a_reload(page, site, channel_database):
     assert stored == ["greet", "pre_appointment_first_session", "pre_appointment_cost"]
 
 
+PRIVACY_REPLIES = yaml.safe_load((PROJECT_ROOT / "data" / "responses" / "privacy.yml").read_text())[
+    "responses"
+]
+
+
+def test_a_deleted_conversation_leaves_only_the_confirmation_on_screen_and_in_the_tab(
+    page, site, channel_database
+):
+    open_chat(page, site)
+    ask(page, "what happens at the first session?")
+    session = page.evaluate("JSON.parse(sessionStorage.getItem('threshold-chat')).sessionId")
+    ask(page, "please delete this conversation")
+    yes = PRIVACY_REPLIES["utter_confirm_delete_conversation"][0]["buttons"][0]["title"]
+    page.locator(".threshold-bot .threshold-button", has_text=yes).last.click()
+    done = PRIVACY_REPLIES["utter_conversation_deleted"][0]["text"].split(":")[0]
+    playwright_api.expect(page.locator(".threshold-message")).to_have_count(1)
+    playwright_api.expect(bot_messages(page).first).to_contain_text(done)
+    stored = page.evaluate("JSON.parse(sessionStorage.getItem('threshold-chat')).messages.length")
+    assert stored == 1
+    with sqlite3.connect(channel_database) as connection:
+        rows = connection.execute("select count(*) from events where sender_id = ?", (session,)).fetchone()[0]
+    assert rows == 0
+    page.reload()
+    playwright_api.expect(page.locator(".threshold-message")).to_have_count(1)
+
+
 def test_keyboard_only(page, site):
     page.goto(site + "/")
     page.keyboard.press("Tab")

@@ -64,6 +64,7 @@ def endpoints_file(arguments: List[Text]) -> Text:
 
 def keep_to_one_server(arguments: List[Text], environ: Mapping[Text, Text]) -> None:
     """Without a shared lock store, this must be the only server on its conversation store."""
+    import sqlalchemy as sa
     from rasa.utils.endpoints import read_endpoint_config
 
     from threshold import tracker_store
@@ -91,6 +92,11 @@ def keep_to_one_server(arguments: List[Text], environ: Mapping[Text, Text]) -> N
         _store_claim = tracker_store.claim_store_for_one_server(settings)
     except tracker_store.TrackerStoreUnavailable as unavailable:
         raise ServerSettingsError(str(unavailable)) from None
+    except (sa.exc.SQLAlchemyError, OSError) as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise ServerSettingsError(
+            f"cannot check that this is the only server on the conversation store: {reason}"
+        ) from None
     except tracker_store.StoreInUse as in_use:
         raise ServerSettingsError(
             f"another server already uses the conversation store ({in_use}) and there is no shared "

@@ -16,6 +16,11 @@ one only if the conversation's rows in the database are still exactly the ones i
 saved: their number, highest id and latest timestamp over all sessions, which only
 grow (`stored_stamp`). Another server writing to the same database, even a new
 session and a crisis, or a purge, is noticed. The database stays the record.
+
+"Delete my conversation": when a turn ends with the reply that confirms it
+(FORGET_ACTION, after the person said yes), the store saves the turn and then deletes
+every stored event of that conversation, in all its sessions, and forgets its copy in
+memory; the next message starts a new conversation.
 """
 
 import fcntl
@@ -28,6 +33,8 @@ from typing import Any, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from threshold import rasa_overrides
@@ -63,11 +70,27 @@ def database_url(settings: dict, dialect: Text, db: Text, login_db: Optional[Tex
     )
 
 
+# The reply that confirms a deletion (data/rules/privacy.yml): the turn that sends it is the
+# conversation's last.
+FORGET_ACTION = "utter_conversation_deleted"
+
+
+def asked_to_forget(tracker: DialogueStateTracker) -> bool:
+    """Whether the turn just taken confirmed deleting the conversation."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted) and event.action_name != ACTION_LISTEN_NAME:
+            return event.action_name == FORGET_ACTION
+        if isinstance(event, UserUttered):
+            return False
+    return False
+
+
 class StoreInUse(RuntimeError):
     """Another server already uses the conversation store, and no shared lock store is set."""
 
 
 # PostgreSQL's advisory lock that one server holds while it is the store's only user.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 SOLE_SERVER_LOCK = zlib.crc32(b"threshold: the only server on this conversation store")
 
 
@@ -91,11 +114,26 @@ def claim_store_for_one_server(settings: dict) -> Any:
             handle.close()
             raise StoreInUse(where) from None
         return handle
-    if dialect != "postgresql":
-        return None  # no lock to take: the clinic's own setup must keep to one server
+    if not str(dialect).startswith("postgresql"):
+        logger.warning("Cannot check that no other server uses the %s: keep to one server.", where)
+        return None
     ClinicSQLTrackerStore._check_reachable(settings, dialect, db, where)
     url = database_url(settings, dialect, db)
-    connection = sa.create_engine(url, poolclass=sa.pool.NullPool).connect()
+    # Autocommit: the session holding the lock is never left "idle in transaction" (which a
+    # timeout could end, silently releasing the lock); keepalives end it soon after a
+    # crashed host, so a replacement server can start.
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.pool.NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
+    )
+    connection = engine.connect()
     taken = connection.execute(
         sa.text("select pg_try_advisory_lock(:key)"), {"key": SOLE_SERVER_LOCK}
     ).scalar()
@@ -127,6 +165,8 @@ def _sqlite_write_ahead_log(connection, _record) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A deleted conversation is overwritten, not left readable in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -223,7 +263,26 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             self, session, tracker, stored if read_as == id(tracker) else None
         )
 
+    def forget(self, sender_id: Text) -> int:
+        """Deletes every stored event of a conversation, in one transaction; returns how many.
+        SQLite overwrites the deleted rows (secure_delete) and empties its write-ahead log."""
+        self._recent.pop(sender_id, None)
+        self._stored_counts.pop(sender_id, None)
+        with self.session_scope() as session:
+            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
+            session.commit()
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        logger.info("A conversation was deleted at the person's request (%d events).", deleted)
+        return deleted
+
     async def save(self, tracker: DialogueStateTracker) -> None:
+        if asked_to_forget(tracker):
+            # The turn that confirms the deletion is not stored (nor sent to an event
+            # broker): everything goes at once.
+            self.forget(tracker.sender_id)
+            return
         await super().save(tracker)
         if not self._recent_limit:
             return

@@ -218,7 +218,18 @@
     }
   };
 
+  // After the conversation is deleted on the server, the window keeps only the reply
+  // that says so, and this tab forgets the rest.
+  Widget.prototype.clearHistory = function () {
+    var last = this.store.messages[this.store.messages.length - 1];
+    this.store.messages = last && last.from === "bot" ? [last] : [];
+    this.save();
+    while (this.log.firstChild) this.log.removeChild(this.log.firstChild);
+    this.store.messages.forEach(this.render, this);
+  };
+
   Widget.prototype.receive = function (message) {
+    if (message && message.clear_history === true) { this.clearHistory(); return; }
     if (!message || (typeof message.text !== "string" && !message.quick_replies)) return;
     this.showTyping(false);
     this.status.textContent = "";

@@ -115,3 +115,12 @@ def closed_blueprint(name: Text, label: Text, problem: Text) -> Blueprint:
         return response.json({"error": f"the {label} channel is off: {problem}"}, status=403)
 
     return closed
+
+
+# A reply's custom payload that tells the website chat to clear its window (after a
+# conversation is deleted); the chat apps have no such command and are not sent it.
+CLEAR_HISTORY = "clear_history"
+
+
+def is_clear_history(json_message: Dict[Text, Any]) -> bool:
+    return set(json_message) == {CLEAR_HISTORY}

@@ -23,6 +23,7 @@ from threshold import rasa_overrides
 from threshold.channels.checks import (
     CHANNEL_PREFIXES,
     closed_blueprint,
+    is_clear_history,
     is_valid_unicode,
     namespaced,
     without_prefix,
@@ -60,6 +61,12 @@ class ClinicSlackBot(SlackBot):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         await super().send_response(without_prefix(recipient_id, PREFIX), message)
+
+    async def send_custom_json(
+        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+    ) -> None:
+        if not is_clear_history(json_message):
+            await super().send_custom_json(recipient_id, json_message, **kwargs)
 
 
 class EnvSlackInput(SlackInput):

@@ -25,7 +25,13 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from threshold import rasa_overrides
-from threshold.channels.checks import CHANNEL_PREFIXES, closed_blueprint, is_valid_unicode, without_prefix
+from threshold.channels.checks import (
+    CHANNEL_PREFIXES,
+    closed_blueprint,
+    is_clear_history,
+    is_valid_unicode,
+    without_prefix,
+)
 
 logger = logging.getLogger(__name__)
 PREFIX = CHANNEL_PREFIXES["telegram"]
@@ -78,6 +84,12 @@ class ClinicTelegramOutput(TelegramOutput):
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         await super().send_response(without_prefix(recipient_id, PREFIX), message)
+
+    async def send_custom_json(
+        self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
+    ) -> None:
+        if not is_clear_history(json_message):
+            await super().send_custom_json(recipient_id, json_message, **kwargs)
 
 
 def text_of(update: Update) -> Optional[Text]:

@@ -78,6 +78,15 @@ class SessionIds:
         return value
 
 
+class WebsiteOutput(SocketIOOutput):
+    """Rasa 3.6's socket.io output, but a reply's custom payload reaches the widget as one
+    message (Rasa's passes its keys to `emit` as arguments, which fails for any payload
+    that is not shaped for that), as the widget's clear_history command needs."""
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any):
+        await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
+
+
 def session_id_of(data: Any, ids: SessionIds) -> Optional[Text]:
     value = data.get("session_id") if isinstance(data, dict) else None
     return ids.verified(value) if is_valid_unicode(value) else None
@@ -136,7 +145,7 @@ class ClinicSocketIOInput(SocketIOInput):
             await on_new_message(
                 UserMessage(
                     text,
-                    SocketIOOutput(sio, self.bot_message_evt),
+                    WebsiteOutput(sio, self.bot_message_evt),
                     sender_id,
                     input_channel=self.name(),
                 )
