@@ -117,6 +117,12 @@ class CorpusError(ValueError):
     """A risk corpus file is missing or malformed."""
 
 
+# Every key a corpus file and its items may use: a misspelt "family" or "lang" would
+# otherwise fall back to "unspecified" or English without a word.
+CORPUS_KEYS = ("examples",)
+ITEM_KEYS = ("text", "label", "family", "lang")
+
+
 def load_corpus(folder: Path) -> List[Example]:
     files = sorted(Path(folder).glob("*.yml"))
     if not files:
@@ -127,9 +133,18 @@ def load_corpus(folder: Path) -> List[Example]:
         items = data.get("examples") if isinstance(data, dict) else None
         if not isinstance(items, list):
             raise CorpusError(f"{path}: expected 'examples:' with a list of items")
+        unknown = sorted(str(key) for key in set(data) - set(CORPUS_KEYS))
+        if unknown:
+            raise CorpusError(f"{path}: unknown key '{unknown[0]}' (expected: {', '.join(CORPUS_KEYS)})")
         for number, item in enumerate(items, 1):
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise CorpusError(f"{path}: item {number} needs a text")
+            unknown = sorted(str(key) for key in set(item) - set(ITEM_KEYS))
+            if unknown:
+                raise CorpusError(
+                    f"{path}: item {number} has an unknown key '{unknown[0]}' "
+                    f"(expected: {', '.join(ITEM_KEYS)})"
+                )
             if item.get("label") not in LABELS:
                 raise CorpusError(
                     f"{path}: item {number} has label {item.get('label')!r}; expected one of {LABELS}"

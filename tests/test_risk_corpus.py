@@ -1,0 +1,32 @@
+"""The risk corpus (risk_corpus/*.yml) is checked like every content file: a misspelt key
+is refused by name instead of silently falling back to a default."""
+
+import pytest
+from conftest import PROJECT_ROOT
+
+from components.risk_model import LABELS, CorpusError, load_corpus
+
+
+def test_the_shipped_corpus_loads_with_every_item_labelled():
+    examples = load_corpus(PROJECT_ROOT / "risk_corpus")
+    assert len(examples) > 1000
+    assert {example.label for example in examples} <= set(LABELS)
+
+
+@pytest.mark.parametrize(
+    "item, named",
+    [
+        ("{text: 'a message', label: none, famliy: idiom}", "famliy"),
+        ("{text: 'a message', label: none, langauge: es}", "langauge"),
+    ],
+)
+def test_a_misspelt_item_key_is_refused_by_name(tmp_path, item, named):
+    (tmp_path / "corpus.yml").write_text(f"examples:\n  - {item}\n")
+    with pytest.raises(CorpusError, match=f"unknown key '{named}'"):
+        load_corpus(tmp_path)
+
+
+def test_a_misspelt_top_level_key_is_refused_by_name(tmp_path):
+    (tmp_path / "corpus.yml").write_text("examples:\n  - {text: 'a message', label: none}\nexample: []\n")
+    with pytest.raises(CorpusError, match="unknown key 'example'"):
+        load_corpus(tmp_path)
