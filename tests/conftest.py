@@ -321,3 +321,23 @@ def postgres() -> Dict[str, str]:
             yield settings
     except local_postgres.PostgresUnavailable as error:
         pytest.fail(str(error))
+
+
+def postgres_store_settings(server: Dict[str, str]) -> Dict[str, Any]:
+    """The conversation store's settings for a server from the `postgres` fixture."""
+    return {
+        "dialect": "postgresql",
+        "host": server["THRESHOLD_DB_HOST"],
+        "port": int(server["THRESHOLD_DB_PORT"]),
+        "db": server["THRESHOLD_DB_NAME"],
+        "username": server["THRESHOLD_DB_USER"],
+        "password": server["THRESHOLD_DB_PASSWORD"],
+    }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_database(request, tmp_path) -> Dict[str, Any]:
+    """Settings that reach one database from several stores: an SQLite file, or the real PostgreSQL."""
+    if request.param == "sqlite":
+        return {"dialect": "sqlite", "db": str(tmp_path / "c.db")}
+    return postgres_store_settings(request.getfixturevalue("postgres"))

@@ -20,21 +20,6 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_settings(request, tmp_path):
-    if request.param == "sqlite":
-        return {"dialect": "sqlite", "db": str(tmp_path / "c.db")}
-    server = request.getfixturevalue("postgres")
-    return {
-        "dialect": "postgresql",
-        "host": server["THRESHOLD_DB_HOST"],
-        "port": int(server["THRESHOLD_DB_PORT"]),
-        "db": server["THRESHOLD_DB_NAME"],
-        "username": server["THRESHOLD_DB_USER"],
-        "password": server["THRESHOLD_DB_PASSWORD"],
-    }
-
-
 def turn(store, sender, text, action):
     tracker = run(store.get_or_create_tracker(sender))
     tracker.update(UserUttered(text, {"name": "x", "confidence": 1.0}))
@@ -50,8 +35,8 @@ def rows(store, sender):
         return session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender).count()
 
 
-def test_a_confirmed_deletion_removes_every_session_of_that_conversation_only(store_settings):
-    store = ClinicSQLTrackerStore(domain=Domain.empty(), **store_settings)
+def test_a_confirmed_deletion_removes_every_session_of_that_conversation_only(shared_database):
+    store = ClinicSQLTrackerStore(domain=Domain.empty(), **shared_database)
     person, someone_else = f"person-{time.time_ns()}", f"other-{time.time_ns()}"
     turn(store, person, "first session's message", "utter_greet")
     tracker = run(store.get_or_create_tracker(person))
@@ -68,7 +53,7 @@ def test_a_confirmed_deletion_removes_every_session_of_that_conversation_only(st
     assert not [e for e in fresh.events if isinstance(e, UserUttered)]
     turn(store, person, "a new start", "utter_greet")
     reread = run(
-        ClinicSQLTrackerStore(domain=Domain.empty(), recent_conversations=0, **store_settings).retrieve(
+        ClinicSQLTrackerStore(domain=Domain.empty(), recent_conversations=0, **shared_database).retrieve(
             person
         )
     )

@@ -7,21 +7,10 @@ import sys
 import textwrap
 
 import pytest
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, postgres_store_settings
 
 from threshold import rasa_server
 from threshold.tracker_store import StoreInUse, claim_store_for_one_server
-
-
-def postgres_settings(server):
-    return {
-        "dialect": "postgresql",
-        "host": server["THRESHOLD_DB_HOST"],
-        "port": server["THRESHOLD_DB_PORT"],
-        "db": server["THRESHOLD_DB_NAME"],
-        "username": server["THRESHOLD_DB_USER"],
-        "password": server["THRESHOLD_DB_PASSWORD"],
-    }
 
 
 def start_server_with(environment, tmp_path, endpoints="endpoints.yml"):
@@ -60,7 +49,7 @@ def test_a_second_claim_on_one_sqlite_store_is_refused_until_the_first_ends(tmp_
 
 
 def test_a_second_claim_on_one_postgresql_store_is_refused_until_the_first_ends(postgres):
-    settings = postgres_settings(postgres)
+    settings = postgres_store_settings(postgres)
     first = claim_store_for_one_server(settings)
     with pytest.raises(StoreInUse, match=postgres["THRESHOLD_DB_NAME"]):
         claim_store_for_one_server(settings)
@@ -86,7 +75,7 @@ def test_a_second_server_on_the_same_store_does_not_start(tmp_path):
 
 
 def test_a_second_server_on_the_same_postgresql_store_does_not_start(postgres, tmp_path):
-    held_by_a_running_server = claim_store_for_one_server(postgres_settings(postgres))
+    held_by_a_running_server = claim_store_for_one_server(postgres_store_settings(postgres))
     try:
         refused = start_server_with(postgres, tmp_path)
     finally:

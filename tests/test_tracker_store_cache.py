@@ -29,22 +29,6 @@ CRISIS_SLOT_DOMAIN = Domain.from_dict(
 )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_database(request, tmp_path):
-    """Settings that reach one database from several stores: an SQLite file, or the real PostgreSQL."""
-    if request.param == "sqlite":
-        return {"dialect": "sqlite", "db": str(tmp_path / "c.db")}
-    server = request.getfixturevalue("postgres")
-    return {
-        "dialect": "postgresql",
-        "host": server["THRESHOLD_DB_HOST"],
-        "port": int(server["THRESHOLD_DB_PORT"]),
-        "db": server["THRESHOLD_DB_NAME"],
-        "username": server["THRESHOLD_DB_USER"],
-        "password": server["THRESHOLD_DB_PASSWORD"],
-    }
-
-
 def take_turn(store, sender, text):
     """One message and its reply, the way the server handles it: read, update, save."""
     tracker = run(store.get_or_create_tracker(sender))
