@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test test-second-clinic lint screenshots eval eval-frozen bench soak purge clean article-hashes check-browser
+.PHONY: help setup train chat run test test-second-clinic lint screenshots eval eval-frozen bench soak purge insights clean article-hashes check-browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ soak: $(MODEL) ## 50 conversations at once for 5 minutes on loopback: errors, st
 purge: $(INSTALLED) ## Delete stored conversations older than DAYS days: make purge DAYS=30
 	@[ -n "$(DAYS)" ] || { echo "usage: make purge DAYS=30" >&2; exit 2; }
 	$(PY) scripts/purge.py --days $(DAYS)
+
+insights: $(INSTALLED) ## What people ask, by week, with no message text: results/insights/index.html and insights.csv
+	$(PY) scripts/insights.py
 
 ARTICLE ?= ../shared/seeds/000_e63d249fb5bd91eb.txt
 article-hashes: ## Rewrite tests/data/article_8word_hashes.txt from the source article (ARTICLE=path, not in the project)

@@ -13,25 +13,13 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MIN_DAYS = 1
 sys.path.insert(0, str(ROOT))
 
 
-from threshold.tracker_store import database_url, settings_from_environment  # noqa: E402
-
-
-def engine_for(endpoints: Path) -> sa.engine.Engine:
-    config = (yaml.safe_load(endpoints.read_text()) or {}).get("tracker_store") or {}
-    config.pop("type", None)
-    settings = settings_from_environment(**config)
-    dialect = settings.get("dialect", "sqlite")
-    db = settings.get("db", "conversations.db")
-    if dialect == "sqlite" and not Path(db).is_absolute():
-        db = str(ROOT / db)  # the server runs from the project folder
-    return sa.create_engine(database_url(settings, dialect, db))
+from threshold.tracker_store import store_engine  # noqa: E402
 
 
 def purge(engine: sa.engine.Engine, days: float, now: float = None) -> int:
@@ -62,7 +50,7 @@ def main(argv=None) -> int:
             f"--days must be at least {MIN_DAYS}: a conversation with activity in the last day "
             "is never purged"
         )
-    engine = engine_for(args.endpoints)
+    engine = store_engine(args.endpoints, ROOT)
     database = engine.url.database
     if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():
         print(f"No conversations stored yet ({database} does not exist).")

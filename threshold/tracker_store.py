@@ -29,9 +29,11 @@ import os
 import time
 import zlib
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Optional, Text, Tuple
 
 import sqlalchemy as sa
+import yaml
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import ActionExecuted, UserUttered
@@ -149,6 +151,20 @@ def settings_from_environment(**configured: Any) -> dict:
         if os.environ.get(variable):
             settings[key] = os.environ[variable]
     return settings
+
+
+def store_engine(endpoints: Path, root: Path) -> sa.engine.Engine:
+    """An engine for the conversation store in endpoints.yml, with the THRESHOLD_DB_*
+    overrides, for the scripts (purge, insights). A relative SQLite path is the
+    project's own file, wherever the script runs from (cron)."""
+    config = (yaml.safe_load(Path(endpoints).read_text()) or {}).get("tracker_store") or {}
+    config.pop("type", None)
+    settings = settings_from_environment(**config)
+    dialect = settings.get("dialect", "sqlite")
+    db = settings.get("db", "conversations.db")
+    if dialect == "sqlite" and not Path(db).is_absolute():
+        db = str(Path(root) / db)
+    return sa.create_engine(database_url(settings, dialect, db))
 
 
 def describe(dialect: Text, host: Optional[Text], port: Any, db: Text) -> Text:
