@@ -37,8 +37,11 @@ SELF_RISK = ("suicide", "self_harm", "abuse", "sexual_assault", "danger_now", "h
 EMERGENCY = ("medical_emergency",)
 THIRD_PARTY = ("third_party", "third_party_now")
 INFO = ("info_request",)
+# A warning sign without words of death or harm (hopeless about everything, trapped, pain
+# past bearing): worth asking about directly, never the full crisis reply on its own.
+WARNING = ("warning_sign",)
 NONE = "none"
-LABELS = SELF_RISK + EMERGENCY + THIRD_PARTY + INFO + (NONE,)
+LABELS = SELF_RISK + EMERGENCY + THIRD_PARTY + INFO + WARNING + (NONE,)
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _LONG_RUNS = re.compile(r"(\w)\1{2,}")
@@ -320,6 +323,12 @@ def risk_of(probabilities: np.ndarray, labels: Iterable[Text] = LABELS) -> np.nd
     labels = list(labels)
     columns = [labels.index(label) for label in SELF_RISK + EMERGENCY]
     return probabilities[:, columns].sum(axis=1)
+
+
+def concern_of(probabilities: np.ndarray, labels: Iterable[Text] = LABELS) -> np.ndarray:
+    """Risk to the writer plus a warning sign: what the check-in question answers."""
+    labels = list(labels)
+    return risk_of(probabilities, labels) + probabilities[:, labels.index(WARNING[0])]
 
 
 def top_label(row: np.ndarray, labels: Sequence[Text] = LABELS) -> Tuple[Text, float]:

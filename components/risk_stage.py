@@ -18,7 +18,10 @@ each sentence, windows of long unpunctuated runs; components/risk_model.py):
      is happening now, so the reply leads with the emergency number);
    - a general question about suicide or self-harm: `crisis_info`;
    - risk >= `check_threshold` but below the crisis threshold: `crisis_check`,
-     a warm reply that asks directly (doubt costs a question, not a miss).
+     a warm reply that asks directly (doubt costs a question, not a miss);
+   - a warning sign without words of death or harm (hopeless about everything,
+     trapped, pain past bearing) counts toward the check-in, never toward the
+     full crisis reply: `crisis_check` with the family `warning_sign`.
    When the stage finds no risk, a safety intent from the classifier is dropped
    in favour of its next intent: the classifier alone never raises an alarm.
 
@@ -49,7 +52,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import risk_model
-from components.risk_model import EMERGENCY, INFO, LABELS, NONE, SELF_RISK, THIRD_PARTY
+from components.risk_model import EMERGENCY, INFO, LABELS, NONE, SELF_RISK, THIRD_PARTY, WARNING
 
 logger = logging.getLogger(__name__)
 
@@ -227,21 +230,21 @@ class RiskStage(GraphComponent):
         pieces = risk_model.pieces(text)
         language = message_language(text)
         probabilities = self.model.quick_probabilities(pieces)
-        risk = risk_model.risk_of(probabilities)
+        concern = risk_model.concern_of(probabilities)
         not_harmless = probabilities[:, LABELS.index(NONE)] < 1 - self.config["quick_clear_below"]
         candidates = [i for i in range(len(pieces)) if language not in (None, "en") or not_harmless[i]]
         # The whole message first, then the pieces the quick model finds most risky: a long
         # message costs a few embeddings, not one per sentence. The others keep their quick scores.
-        candidates.sort(key=lambda i: (i != 0, -risk[i]))
+        candidates.sort(key=lambda i: (i != 0, -concern[i]))
         to_embed = sorted(candidates[: int(self.config["max_embedded_pieces"])])
         if to_embed:
             embeddings = self.embedder().embed([pieces[i] for i in to_embed])
             probabilities[to_embed] = self.model.full_probabilities([pieces[i] for i in to_embed], embeddings)
-            risk = risk_model.risk_of(probabilities)
         return {
             "pieces": pieces,
             "probabilities": probabilities,
-            "risk": risk,
+            "risk": risk_model.risk_of(probabilities),
+            "concern": risk_model.concern_of(probabilities),
             "embedded": len(to_embed),
             "language": language,
         }
@@ -293,6 +296,9 @@ class RiskStage(GraphComponent):
                 # Asking "are you having thoughts of suicide?" is no answer to a body in danger.
                 return "medical_emergency", "medical_emergency", float(risk[worst])
             return "crisis_check", best_self, float(risk[worst])
+        concern = assessment.get("concern", risk)
+        if float(concern.max()) >= self.config["check_threshold"]:
+            return "crisis_check", WARNING[0], float(concern.max())
         info = probabilities[:, LABELS.index(INFO[0])]
         if info.max() >= self.config["info_threshold"]:
             return "crisis_info", None, float(info.max())
@@ -305,6 +311,7 @@ class RiskStage(GraphComponent):
                 continue
             assessment = self.assess(text)
             assessment["risk"] = self.in_context(assessment["risk"])
+            assessment["concern"] = self.in_context(assessment["concern"])
             intent, family, score = self.decide(assessment)
             self._apply(message, intent, family, score, assessment)
         return messages

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from components import risk_model  # noqa: E402
-from components.risk_model import EMERGENCY, LABELS, NONE, SELF_RISK, THIRD_PARTY  # noqa: E402
+from components.risk_model import EMERGENCY, LABELS, NONE, SELF_RISK, THIRD_PARTY, WARNING  # noqa: E402
 
 RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache" / "embeddings"
@@ -35,6 +35,8 @@ DEV_SETS = {
 }
 FROZEN_SET = ROOT / "tests" / "data" / "frozen" / "risk_test.yml"
 RISK = set(SELF_RISK + EMERGENCY)
+# A warning sign is caught by the check-in question (risk_model.concern_of).
+CHECKED = RISK | set(WARNING)
 
 
 def stage_config():
@@ -81,7 +83,7 @@ def two_stage(quick, full, clear_below):
 
 
 def expected_of(label):
-    if label in RISK:
+    if label in CHECKED:
         return "risk"
     if label in THIRD_PARTY:
         return "third_party"
@@ -106,7 +108,7 @@ def cv_report(examples, quick, full, config):
     ):
         risk = risk_model.risk_of(probabilities)
         crisis = risk >= config["crisis_threshold"]
-        check = (risk >= config["check_threshold"]) & ~crisis
+        check = (risk_model.concern_of(probabilities) >= config["check_threshold"]) & ~crisis
         lines.append(
             f"| {name} | {crisis[truth].mean():.3f} | {(crisis | check)[truth].mean():.3f} | "
             f"{crisis[harmless].mean():.3f} | {check[harmless].mean():.3f} |"
@@ -115,7 +117,7 @@ def cv_report(examples, quick, full, config):
     lines.append(f"Share of corpus pieces the quick model sent to the embedding model: {unsure.mean():.3f}")
     lines.append("")
     # How the thresholds were chosen: what each would give, on families the model never saw.
-    served = risk_model.risk_of(combined)
+    served = risk_model.concern_of(combined)
     lines.append("Two-stage, by threshold (a risk piece counts as caught at or above it):")
     lines.append("")
     lines.append("| threshold | risk recall | harmless at or above it |")
@@ -124,10 +126,10 @@ def cv_report(examples, quick, full, config):
         above = served >= threshold
         lines.append(f"| {threshold} | {above[truth].mean():.3f} | {above[harmless].mean():.3f} |")
     lines.append("")
-    risk = risk_model.risk_of(combined)
+    risk = risk_model.concern_of(combined)
     by_family = defaultdict(list)
     for example, score in zip(examples, risk):
-        if example.label in RISK:
+        if example.label in CHECKED:
             by_family[(example.label, example.family)].append(score >= config["check_threshold"])
     worst = sorted(by_family.items(), key=lambda item: np.mean(item[1]))
     lines.append(
@@ -141,7 +143,7 @@ def cv_report(examples, quick, full, config):
         lines.append(f"| {label} | {family} | {len(hits)} | {np.mean(hits):.2f} |")
     by_label = defaultdict(list)
     for example, score in zip(examples, risk):
-        if example.label in RISK:
+        if example.label in CHECKED:
             by_label[example.label].append(score >= config["check_threshold"])
     lines.append("")
     lines.append("| label | examples | recall (crisis or check-in) |")
@@ -152,8 +154,8 @@ def cv_report(examples, quick, full, config):
         lines,
         truth,
         {
-            "n-grams only": risk_model.risk_of(quick),
-            "n-grams + e5 embedding": risk_model.risk_of(full),
+            "n-grams only": risk_model.concern_of(quick),
+            "n-grams + e5 embedding": risk_model.concern_of(full),
             "two-stage (as served)": risk,
         },
     )

@@ -119,6 +119,23 @@ def test_worry_about_someone_else_gives_way_to_the_writers_own_likelier_risk():
     assert stage.decide(friend_in_danger_now)[:2] == ("crisis_third_party", "third_party_now")
 
 
+def with_concern(assessment):
+    assessment["concern"] = risk_model.concern_of(assessment["probabilities"])
+    return assessment
+
+
+def test_a_warning_sign_without_words_of_harm_gets_the_check_in_never_the_full_crisis_reply():
+    stage = stage_with(crisis_threshold=0.7, check_threshold=0.3)
+    hopeless = with_concern(one_piece(warning_sign=0.95, none=0.05))
+    assert stage.decide(hopeless)[:2] == ("crisis_check", "warning_sign")
+    # A warning sign and some risk together reach the check-in, where neither alone would.
+    together = with_concern(one_piece(warning_sign=0.2, suicide=0.2, none=0.6))
+    assert stage.decide(together)[0] == "crisis_check"
+    assert stage.decide(with_concern(one_piece(warning_sign=0.2, none=0.8)))[0] is None
+    # Risk in words still decides the full reply.
+    assert stage.decide(with_concern(one_piece(suicide=0.8, warning_sign=0.15, none=0.05)))[0] == "crisis"
+
+
 def test_a_likely_emergency_below_the_crisis_threshold_gets_the_emergency_reply_not_a_question():
     stage = stage_with(crisis_threshold=0.7, check_threshold=0.35)
     assert stage.decide(one_piece(medical_emergency=0.5, none=0.5))[0] == "medical_emergency"
