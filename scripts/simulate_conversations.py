@@ -23,7 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rasa.shared.core.domain import Domain  # noqa: E402
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered  # noqa: E402
+from rasa.shared.core.events import (  # noqa: E402
+    ActionExecuted,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker  # noqa: E402
 
 from threshold.article_topics import article_topics  # noqa: E402
@@ -63,6 +69,16 @@ class Conversation:
 
     def slot(self, name: Text, value) -> None:
         self.events.append(SlotSet(name, value, timestamp=self._tick()))
+
+    def new_session(self) -> None:
+        """The person comes back after the session expired: Rasa's action_session_start
+        stores a new session and copies every earlier slot event into it (the domain
+        carries slots over to a new session)."""
+        self.clock += 2 * 3600
+        earlier = [e for e in self.events if isinstance(e, SlotSet)]
+        self.events.append(ActionExecuted("action_session_start", timestamp=self._tick()))
+        self.events.append(SessionStarted(timestamp=self._tick()))
+        self.events += [SlotSet(e.key, e.value, timestamp=self._tick()) for e in earlier]
 
 
 def one_conversation(kind: Text, chat: Conversation, rng: random.Random, topics: List[Text]) -> None:
@@ -105,6 +121,8 @@ def one_conversation(kind: Text, chat: Conversation, rng: random.Random, topics:
             chat.action("action_exercise_step")
             chat.events.append(BotUttered("a step", timestamp=chat._tick()))
             chat.slot("exercise_step", step)
+        if rng.random() < 0.3:
+            chat.new_session()
         if rng.random() < 0.7:
             chat.user("next_step")
             chat.action("action_exercise_step")
@@ -131,7 +149,8 @@ async def simulate(store, conversations: int = 120, seed: int = 7) -> Dict[Text,
     plan = [(WEEK_START, 7) for _ in range(conversations)]
     plan += [(WEEK_START + 7 * 86400, 3) for _ in range(max(conversations // 10, 1))]
     for start, days in plan:
-        started = start + rng.uniform(0, days * 86400 - 3600)
+        # Room for a session restart (two hours later) inside the same week.
+        started = start + rng.uniform(0, days * 86400 - 6 * 3600)
         chat = Conversation(started, by_week[week_of(started)])
         one_conversation(rng.choice(KINDS), chat, rng, topics)
         tracker = DialogueStateTracker.from_events(chat.sender, chat.events, slots=domain.slots)

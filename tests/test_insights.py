@@ -6,6 +6,7 @@ import csv
 import subprocess
 import sys
 import uuid
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,7 @@ from conftest import PROJECT_ROOT
 from rasa.shared.core.domain import Domain
 from scripts_path import load_script
 
-from threshold.insights import MEASURES, count_events, read_events, report, shown
+from threshold.insights import HIDDEN, MEASURES, breakdown, count_events, read_events, report, shown
 from threshold.tracker_store import ClinicSQLTrackerStore, database_url
 
 simulation = load_script("simulate_conversations")
@@ -70,6 +71,14 @@ def test_the_report_files_show_the_counts_hide_small_ones_and_hold_no_text(empty
 
 def test_small_counts_are_shown_as_less_than_five():
     assert [shown(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
+
+
+def test_a_lone_hidden_part_of_a_total_cannot_be_worked_out_by_subtraction():
+    parts = Counter({"a": 2, "b": 7, "c": 30})
+    cells = breakdown(parts)
+    assert cells == {"a": "<5", "b": HIDDEN, "c": "30"}
+    # Two small parts already hide each other; nothing else is hidden.
+    assert breakdown(Counter({"a": 2, "b": 3, "c": 30})) == {"a": "<5", "b": "<5", "c": "30"}
 
 
 def test_insights_on_a_store_not_created_yet_writes_an_empty_report_and_creates_no_database(tmp_path):

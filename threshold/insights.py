@@ -7,7 +7,9 @@ measure, count) and `index.html` (the same numbers with plots).
 Privacy: only event types, intent and action names, slot names and the reply names in
 a bot event's metadata are read; a user event's text is looked at only to tell a button
 tap ("/book_appointment") from typed words, and never kept. A count from 1 to 4 is shown
-as "<5", so no one can be singled out; nothing identifies a person or a conversation.
+as "<5", so no one can be singled out; when it is the only hidden part of a total, the next
+smallest part is hidden too, so subtraction cannot recover it. Nothing identifies a person or a
+conversation.
 """
 
 import base64
@@ -26,6 +28,7 @@ import sqlalchemy as sa
 from threshold.article_topics import article_topics
 
 SMALL = 5
+HIDDEN = "hidden"
 CRISIS_REPLIES = ("utter_crisis", "utter_medical_emergency", "utter_crisis_check", "utter_crisis_third_party")
 CLARIFY_REPLY = "utter_clarify"
 FALLBACK_REPLY = "utter_fallback"
@@ -34,6 +37,7 @@ BOOKING_PAYLOAD = "/book_appointment"
 OTHER_LANGUAGE_INTENT = "other_language"
 CLINIC_INTENT_PREFIX = "pre_appointment_"
 EXERCISE_SLOT = "exercise_id"
+EXERCISE_SUGGEST_ACTION = "action_suggest_exercise"
 EXERCISE_STEP_ACTION = "action_exercise_step"
 
 # The measures in the order the report shows them, with their plain names.
@@ -68,9 +72,10 @@ def week_of(timestamp: float) -> Text:
 
 def _data(row) -> dict:
     try:
-        return json.loads(row.data or "{}")
+        data = json.loads(row.data or "{}")
     except (TypeError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCounts]:
@@ -110,9 +115,12 @@ def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCount
             data = _data(row)
             if data.get("name") != EXERCISE_SLOT:
                 continue
-            if data.get("value"):
+            # Only the exercise actions' own slot events count: a new session copies every
+            # earlier slot event again (carry_over_slots_to_new_session), after its own action.
+            action = last_action.get(row.sender_id)
+            if data.get("value") and action == EXERCISE_SUGGEST_ACTION:
                 week.totals["exercises_started"] += 1
-            elif last_action.get(row.sender_id) == EXERCISE_STEP_ACTION:
+            elif not data.get("value") and action == EXERCISE_STEP_ACTION:
                 week.totals["exercises_finished"] += 1
     for week in weeks.values():
         week.totals["conversations"] = len(week.senders)
@@ -138,13 +146,25 @@ def shown(count: int) -> Text:
     return f"<{SMALL}" if 0 < count < SMALL else str(count)
 
 
+def breakdown(counts: Counter) -> Dict[Text, Text]:
+    """A total's parts as shown. When exactly one part is hidden, the total minus the others
+    would give it away, so the smallest shown part is hidden too ("hidden")."""
+    cells = {key: shown(n) for key, n in counts.items()}
+    small = [key for key, n in counts.items() if 0 < n < SMALL]
+    others = sorted((n, key) for key, n in counts.items() if n >= SMALL)
+    if len(small) == 1 and others:
+        cells[others[0][1]] = HIDDEN
+    return cells
+
+
 def table_rows(weeks: Dict[Text, WeekCounts]) -> List[Tuple[Text, Text, Text]]:
     """(week, measure, shown count): every measure, then each topic and clinic question."""
     rows = []
     for name, week in weeks.items():
         rows += [(name, measure, shown(week.totals[measure])) for measure in MEASURES]
-        rows += [(name, f"topic:{topic}", shown(n)) for topic, n in sorted(week.topics.items())]
-        rows += [(name, f"clinic:{intent}", shown(n)) for intent, n in sorted(week.clinic.items())]
+        for prefix, counts in (("topic", week.topics), ("clinic", week.clinic)):
+            cells = breakdown(counts)
+            rows += [(name, f"{prefix}:{key}", cells[key]) for key in sorted(cells)]
     return rows
 
 
