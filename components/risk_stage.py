@@ -279,13 +279,17 @@ class RiskStage(GraphComponent):
             if emergency_first:
                 return "medical_emergency", "medical_emergency", float(risk[worst])
             return "crisis", best_self, float(risk[worst])
+        # Risk to the writer plus a warning sign (risk_model.concern_of), in context when
+        # process() has set it.
+        concern = assessment["concern"] if "concern" in assessment else risk_model.concern_of(probabilities)
+        own = max(float(risk[worst]), float(concern.max()))
         third = probabilities[:, [LABELS.index(name) for name in THIRD_PARTY]]
-        # Worry about someone else, unless the writer's own risk is the likelier reading (then
-        # the check-in asks the writer directly); someone in danger now always gets the reply
-        # that leads with the emergency number.
+        # Worry about someone else, unless the writer's own risk or warning sign is the likelier
+        # reading (then the check-in asks the writer directly); someone in danger now always gets
+        # the reply that leads with the emergency number.
         piece = int(np.argmax(third.sum(axis=1)))
         now = third[piece, 1] > third[piece, 0]
-        if third[piece].sum() >= max(self.config["third_party_threshold"], 0.0 if now else risk[worst]):
+        if third[piece].sum() >= max(self.config["third_party_threshold"], 0.0 if now else own):
             return (
                 "crisis_third_party",
                 "third_party_now" if now else "third_party",
@@ -296,7 +300,6 @@ class RiskStage(GraphComponent):
                 # Asking "are you having thoughts of suicide?" is no answer to a body in danger.
                 return "medical_emergency", "medical_emergency", float(risk[worst])
             return "crisis_check", best_self, float(risk[worst])
-        concern = assessment.get("concern", risk)
         if float(concern.max()) >= self.config["check_threshold"]:
             return "crisis_check", WARNING[0], float(concern.max())
         info = probabilities[:, LABELS.index(INFO[0])]

@@ -132,6 +132,12 @@ def test_a_warning_sign_without_words_of_harm_gets_the_check_in_never_the_full_c
     together = with_concern(one_piece(warning_sign=0.2, suicide=0.2, none=0.6))
     assert stage.decide(together)[0] == "crisis_check"
     assert stage.decide(with_concern(one_piece(warning_sign=0.2, none=0.8)))[0] is None
+    assert stage.decide(together)[1] == "warning_sign"
+    # The writer's own warning sign, likelier than worry about someone else, is asked about.
+    own_or_other = with_concern(one_piece(warning_sign=0.5, third_party=0.46, none=0.04))
+    assert stage_with(third_party_threshold=0.45).decide(own_or_other)[:2] == ("crisis_check", "warning_sign")
+    # Without the concern in the assessment, decide() computes it: the branch is not skipped.
+    assert stage.decide(one_piece(warning_sign=0.95, none=0.05))[0] == "crisis_check"
     # Risk in words still decides the full reply.
     assert stage.decide(with_concern(one_piece(suicide=0.8, warning_sign=0.15, none=0.05)))[0] == "crisis"
 
