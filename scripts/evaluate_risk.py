@@ -94,9 +94,13 @@ def cv_report(examples, quick, full, config):
     lines = []
     labels = [e.label for e in examples]
     truth = np.array([expected_of(label) == "risk" for label in labels])
+    # Warning signs are caught by the check-in by design, never by the full reply: the
+    # crisis-threshold column counts risk in words only.
+    in_words = np.array([label in RISK for label in labels])
     combined, unsure = two_stage(quick, full, config["quick_clear_below"])
     lines.append(
-        "| model | risk recall at crisis threshold | at check threshold | full alarms on harmless "
+        "| model | risk in words: recall at crisis threshold | risk and warning signs: at check threshold "
+        "| full alarms on harmless "
         "| checks on harmless |"
     )
     lines.append("| --- | --- | --- | --- | --- |")
@@ -110,7 +114,7 @@ def cv_report(examples, quick, full, config):
         crisis = risk >= config["crisis_threshold"]
         check = (risk_model.concern_of(probabilities) >= config["check_threshold"]) & ~crisis
         lines.append(
-            f"| {name} | {crisis[truth].mean():.3f} | {(crisis | check)[truth].mean():.3f} | "
+            f"| {name} | {crisis[in_words].mean():.3f} | {(crisis | check)[truth].mean():.3f} | "
             f"{crisis[harmless].mean():.3f} | {check[harmless].mean():.3f} |"
         )
     lines.append("")
@@ -186,7 +190,12 @@ def load_set(path: Path):
 
 
 def outcome_of(stage, text):
-    intent, family, _ = stage.decide(stage.assess(text))
+    """What the server decides: each sentence read in the context of its message, as in
+    RiskStage.process."""
+    assessment = stage.assess(text)
+    assessment["risk"] = stage.in_context(assessment["risk"])
+    assessment["concern"] = stage.in_context(assessment["concern"])
+    intent, family, _ = stage.decide(assessment)
     return intent, family
 
 
