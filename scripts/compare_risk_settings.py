@@ -8,7 +8,7 @@ share of caught crises that get the full crisis reply rather than the check-in.
 The components themselves decide (RiskStage.process, then SafetyNet._apply); the
 intent classifier is left out, as it cannot raise or lower an alarm.
 
-Development sets only (tests/data/dev/, and the first four frozen sets, which have
+Development sets only (tests/data/dev/, and the first five frozen sets, which have
 been read since their measurements): the newest frozen set is never used for a choice.
 
 Usage: .venv/bin/python scripts/compare_risk_settings.py   (about 10 minutes: one
@@ -29,10 +29,10 @@ from components.risk_stage import RiskStage, training_texts  # noqa: E402
 from components.safety_net import SafetyNet, load_patterns  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev"
-# The four earlier frozen risk sets: all read since their measurements. Never the newest.
+# The five earlier frozen risk sets: all read since their measurements. Never the newest.
 READ_FROZEN = [
     ROOT / "tests" / "data" / "frozen" / name
-    for name in ("risk_test.yml", "risk_test_2.yml", "risk_test_3.yml", "risk_test_4.yml")
+    for name in ("risk_test.yml", "risk_test_2.yml", "risk_test_3.yml", "risk_test_4.yml", "risk_test_5.yml")
 ]
 CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
 FULL = {"crisis", "medical_emergency"}
