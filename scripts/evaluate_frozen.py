@@ -40,9 +40,12 @@ ALARMS = {"utter_crisis", "utter_medical_emergency"}
 CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
-    "nlu_test_4.yml": "Written and committed (60b83bc) before the changes it measures; never used to "
-    "choose anything. Measured once, on the model of 2a5a3cb (docs/measurements.md); read after that, it "
-    "is a development set.",
+    "nlu_test_5.yml": "Written and committed (66fd9f8) before it was measured; never used to choose "
+    "anything. Measured once, on the model of d94d2d0 (docs/measurements.md); read after that, it is a "
+    "development set.",
+    "nlu_test_4.yml": "Written and committed (60b83bc) before the changes it measures. Measured first on "
+    "the model of 2a5a3cb (docs/measurements.md); its misses were read since, so figures on it after that "
+    "are development figures.",
     "nlu_test_3.yml": "Written and committed (472ef36) before the changes it measures. Measured first "
     "on the model of 6998d15 (docs/measurements.md); its misses were read since, so figures on it after "
     "that are development figures.",
@@ -74,9 +77,12 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
-    "risk_test_5.yml": "Written and committed (60b83bc) before the changes it measures; never used to "
-    "choose anything. Measured once, on the model of 2a5a3cb (docs/measurements.md); read after that, it "
-    "is a development set.",
+    "risk_test_6.yml": "Written and committed (66fd9f8) before it was measured; never used to choose "
+    "anything. Measured once, on the model of d94d2d0 (docs/measurements.md); read after that, it is a "
+    "development set.",
+    "risk_test_5.yml": "Written and committed (60b83bc) before the changes it measures. Measured first on "
+    "the model of 2a5a3cb (docs/measurements.md); its misses were read since, so figures on it after that "
+    "are development figures.",
     "risk_test_4.yml": "Written and committed (472ef36) before the changes it measures. Measured first "
     "on the model of 6998d15 (docs/measurements.md); its misses were read since, so figures on it after "
     "that are development figures.",
