@@ -307,14 +307,20 @@ class RiskStage(GraphComponent):
             return "crisis_info", None, float(info.max())
         return None, None, float(risk[worst])
 
+    def assess_in_context(self, text: Text) -> Dict[Text, Any]:
+        """assess(), with each sentence's risk and concern read in the context of its message:
+        what process() decides on (the evaluation scripts call this too)."""
+        assessment = self.assess(text)
+        assessment["risk"] = self.in_context(assessment["risk"])
+        assessment["concern"] = self.in_context(assessment["concern"])
+        return assessment
+
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT)
             if not text or text.startswith("/"):
                 continue
-            assessment = self.assess(text)
-            assessment["risk"] = self.in_context(assessment["risk"])
-            assessment["concern"] = self.in_context(assessment["concern"])
+            assessment = self.assess_in_context(text)
             intent, family, score = self.decide(assessment)
             self._apply(message, intent, family, score, assessment)
         return messages

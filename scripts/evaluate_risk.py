@@ -190,12 +190,8 @@ def load_set(path: Path):
 
 
 def outcome_of(stage, text):
-    """What the server decides: each sentence read in the context of its message, as in
-    RiskStage.process."""
-    assessment = stage.assess(text)
-    assessment["risk"] = stage.in_context(assessment["risk"])
-    assessment["concern"] = stage.in_context(assessment["concern"])
-    intent, family, _ = stage.decide(assessment)
+    """What the server decides (RiskStage.process)."""
+    intent, family, _ = stage.decide(stage.assess_in_context(text))
     return intent, family
 
 
