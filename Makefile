@@ -79,8 +79,9 @@ lint: $(INSTALLED) ## ruff: lint and format check (settings in pyproject.toml)
 	$(VENV)/bin/ruff format --check .
 
 screenshots: check-browser $(MODEL) $(WEB_DEPS) ## Refresh the widget screenshots in docs/ (make test writes them to results/ only)
-	$(PY) -m pytest -q tests/test_widget_browser.py -k screenshots
-	cp results/screenshots/widget-desktop.png results/screenshots/widget-phone.png docs/
+	$(PY) -m pytest -q tests/test_widget_browser.py -k "screenshots or first_session_notes"
+	cp results/screenshots/widget-desktop.png results/screenshots/widget-phone.png \
+	  results/screenshots/first-session-notes.png docs/
 
 check-browser:
 	@$(SHELL) scripts/check_browser.sh

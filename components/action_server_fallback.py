@@ -5,9 +5,10 @@ answer within the timeout), drops its events and carries on, so the person gets
 no reply at all. It also waits up to five minutes for a slow action server. This
 policy shortens that wait to `action_timeout_seconds` (threshold/action_server.py,
 which also makes Rasa check the action server's answers faster) and, when one of `actions`
-ran this turn without sending anything, predicts that action's response: a static domain
+ran this turn and left no event, predicts that action's response: a static domain
 response, so the turn always ends with a reply. A rule in data/rules/ waits for
-the person after that response.
+the person after that response. When the failed action is a form, the form is then
+ended (`action_deactivate_loop`): Rasa would otherwise run it again at once.
 
 Its priority is above the RulePolicy's, so it wins the tie at confidence 1.0;
 every other turn it predicts nothing.
@@ -20,8 +21,9 @@ from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.core.constants import ACTION_DEACTIVATE_LOOP_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
@@ -33,14 +35,20 @@ RASA_REQUEST_TIMEOUT_SECONDS = 300
 
 
 def failed_action(tracker: DialogueStateTracker, actions: Iterable[Text]) -> Optional[Text]:
-    """The last action of this turn when it is one of `actions` and nothing was sent
-    since the person's last message; else None."""
-    for event in reversed(tracker.events):
-        if isinstance(event, (UserUttered, BotUttered)):
-            return None
-        if isinstance(event, ActionExecuted):
-            return event.action_name if event.action_name in actions else None
+    """The last action of this turn when it is one of `actions` and it left no event at all
+    (Rasa logs a failed action with none); else None. A form that finishes sends no message
+    but sets slots and ends its loop: that is not a failure."""
+    latest = tracker.events[-1] if tracker.events else None
+    if isinstance(latest, ActionExecuted) and latest.action_name in actions:
+        return latest.action_name
     return None
+
+
+def leave_failed_loop(tracker: DialogueStateTracker, replies: Dict[Text, Text]) -> bool:
+    """A form whose action failed has had its note: it is ended, or Rasa would run it (and
+    fail) again at once. The rules in data/rules/ then wait for the person."""
+    loop = tracker.active_loop_name
+    return loop in replies and tracker.latest_action_name == replies[loop]
 
 
 def failed_action_this_turn(tracker: DialogueStateTracker, actions: Iterable[Text]) -> bool:
@@ -129,4 +137,6 @@ class ActionServerFallbackPolicy(Policy):
         failed = failed_action(tracker, self.replies)
         if failed:
             probabilities[domain.index_for_action(self.replies[failed])] = 1.0
+        elif leave_failed_loop(tracker, self.replies):
+            probabilities[domain.index_for_action(ACTION_DEACTIVATE_LOOP_NAME)] = 1.0
         return self._prediction(probabilities)

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from rasa.shared.core.domain import Domain  # noqa: E402
 from rasa.shared.core.events import (  # noqa: E402
     ActionExecuted,
+    ActiveLoop,
     BotUttered,
     SessionStarted,
     SlotSet,
@@ -39,7 +40,8 @@ MARKER = "private words"
 # Monday 16 November 2026, 00:00 UTC: the simulated week is ISO week 2026-W47.
 WEEK_START = datetime.datetime(2026, 11, 16, tzinfo=datetime.timezone.utc).timestamp()
 CLINIC_QUESTIONS = ["pre_appointment_cost", "pre_appointment_first_session", "pre_appointment_online"]
-KINDS = ["article", "clinic", "unsure", "other_language", "exercise", "crisis"]
+KINDS = ["article", "clinic", "unsure", "other_language", "exercise", "guide", "crisis"]
+GUIDE_QUESTIONS = 5
 
 
 class Conversation:
@@ -133,6 +135,24 @@ def one_conversation(kind: Text, chat: Conversation, rng: random.Random, topics:
         else:
             chat.user("stop")
             chat.reply("utter_exercise_stopped")
+    elif kind == "guide":
+        chat.user("prepare_first_session", "/prepare_first_session")
+        chat.reply("utter_guide_intro")
+        chat.events.append(ActiveLoop("first_session_guide_form", timestamp=chat._tick()))
+        counts["guides_started"] += 1
+        answered = rng.randint(1, GUIDE_QUESTIONS) if rng.random() < 0.4 else GUIDE_QUESTIONS
+        for _ in range(answered):
+            chat.user(rng.choice(["feeling_stuck", "distress", "nlu_fallback", "skip_question"]))
+            chat.reply("utter_ask_guide_reason", "first_session_guide_form")
+        chat.events.append(ActiveLoop(None, timestamp=chat._tick()))
+        if answered == GUIDE_QUESTIONS:
+            chat.reply(
+                rng.choice(["utter_guide_summary", "utter_guide_summary_empty"]), "action_guide_summary"
+            )
+            counts["guides_finished"] += 1
+        else:
+            chat.user("stop")
+            chat.reply("utter_guide_paused")
     elif kind == "crisis":
         chat.user("crisis")
         chat.reply("utter_crisis")

@@ -309,11 +309,11 @@ def test_a_signed_slack_request_with_a_malformed_body_gets_a_400_and_the_server_
 
 
 @pytest.mark.parametrize("channel", ["telegram", "slack"])
-def test_chat_apps_are_not_sent_the_websites_clear_history_command(monkeypatch, channel):
+def test_chat_apps_are_not_sent_the_websites_own_commands(monkeypatch, channel):
     from rasa.core.channels.slack import SlackBot
     from rasa.core.channels.telegram import TelegramOutput
 
-    from threshold.channels.checks import CLEAR_HISTORY
+    from threshold.channels.checks import CLEAR_HISTORY, GUIDE_SUMMARY
     from threshold.channels.slack import ClinicSlackBot
     from threshold.channels.telegram import ClinicTelegramOutput
 
@@ -330,6 +330,8 @@ def test_chat_apps_are_not_sent_the_websites_clear_history_command(monkeypatch, 
         else ClinicSlackBot("xoxb-token", api_url="http://127.0.0.1:9")
     )
     asyncio.run(output.send_custom_json("someone", {CLEAR_HISTORY: True}))
+    # The first-session notes reach a chat app as the reply's text; the widget's copy of them is not sent.
+    asyncio.run(output.send_custom_json("someone", {GUIDE_SUMMARY: "Notes\n\nWhat brings me: work"}))
     assert sent == []
     asyncio.run(output.send_custom_json("someone", {"text": "other custom messages still go"}))
     assert sent == [{"text": "other custom messages still go"}]

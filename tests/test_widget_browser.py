@@ -319,3 +319,97 @@ def test_the_config_carries_the_clinic_words_and_colours(site, channel_server):
     assert re.fullmatch(r"#[0-9a-f]{6}", config["colours"]["primary"])
     assert CLINIC_NAME in config["text"]["title"] and CRISIS_LINE in config["text"]["footer"]
     assert not any("{" in value for value in config["text"].values())
+
+
+GUIDE_REPLIES = yaml.safe_load((PROJECT_ROOT / "data" / "responses" / "first_session_guide.yml").read_text())[
+    "responses"
+]
+HELP_BUTTONS = next(
+    variant["buttons"]
+    for variant in yaml.safe_load((PROJECT_ROOT / "data" / "responses" / "conversation.yml").read_text())[
+        "responses"
+    ]["utter_help"]
+    if not variant.get("condition")
+)
+GUIDE_ANSWERS = [
+    "Work has been overwhelming since my promotion",
+    "I'd like to sleep through the night again",
+    None,  # skipped with the button
+    "I'm a single dad of two and mornings are chaos",
+    "Will my therapist give me homework?",
+]
+
+
+def go_through_the_guide(page, site):
+    """Starts the guide from the help menu's button, answers (one skip), returns the notes."""
+    from actions import GUIDE
+    from actions.first_session_guide import GUIDE_SLOTS, SKIPPED
+
+    open_chat(page, site)
+    ask(page, "what can you do?")
+    start = next(b["title"] for b in HELP_BUTTONS if b["payload"] == "/prepare_first_session")
+    page.locator(".threshold-bot .threshold-button", has_text=start).last.click()
+    skip = GUIDE_REPLIES["utter_ask_guide_reason"][0]["buttons"][0]["title"]
+    for answer in GUIDE_ANSWERS:
+        playwright_api.expect(
+            page.locator(".threshold-bot .threshold-button", has_text=skip).last
+        ).to_be_visible()
+        if answer is None:
+            page.locator(".threshold-bot .threshold-button", has_text=skip).last.click()
+            page.wait_for_timeout(500)
+        else:
+            ask(page, answer)
+    notes = GUIDE.summary(
+        {slot: SKIPPED if answer is None else answer for slot, answer in zip(GUIDE_SLOTS, GUIDE_ANSWERS)}
+    )
+    playwright_api.expect(page.locator(".threshold-notes-actions")).to_have_count(1)
+    playwright_api.expect(bot_messages(page).last).to_contain_text(notes.splitlines()[-1])
+    return notes
+
+
+def notes_button(page, word):
+    return page.locator(".threshold-notes-actions .threshold-button", has_text=WIDGET_TEXT[word])
+
+
+def test_the_first_session_notes_can_be_copied_printed_and_downloaded(browser, site, tmp_path):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site)
+    page = context.new_page()
+    page.set_default_timeout(ANSWER_WAIT_MS)
+    try:
+        notes = go_through_the_guide(page, site)
+        assert notes in bot_messages(page).last.inner_text()
+
+        notes_button(page, "notes_copy").click()
+        playwright_api.expect(notes_button(page, "notes_copied")).to_be_visible()
+        assert page.evaluate("navigator.clipboard.readText()") == notes
+
+        with page.expect_download() as download_info:
+            notes_button(page, "notes_download").click()
+        download = download_info.value
+        assert download.suggested_filename == WIDGET_TEXT["notes_file_name"]
+        saved = tmp_path / download.suggested_filename
+        download.save_as(str(saved))
+        assert saved.read_text(encoding="utf-8") == notes
+
+        # The print dialog itself is the browser's: count the calls, then look at the page as
+        # it prints.
+        page.evaluate("window.printCalls = 0; window.print = () => { window.printCalls += 1; }")
+        notes_button(page, "notes_print").click()
+        assert page.evaluate("window.printCalls") == 1
+        page.emulate_media(media="print")
+        sheet = page.locator("#threshold-print-sheet")
+        playwright_api.expect(sheet).to_be_visible()
+        assert sheet.inner_text() == notes
+        playwright_api.expect(page.locator(".threshold-chat")).to_be_hidden()
+        playwright_api.expect(page.locator("main")).to_be_hidden()
+        page.emulate_media(media="screen")
+        playwright_api.expect(sheet).to_be_hidden()
+
+        # The buttons are still there after a reload (the tab keeps the notes).
+        page.reload()
+        playwright_api.expect(page.locator(".threshold-notes-actions")).to_have_count(1)
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator(".threshold-panel").screenshot(path=str(SCREENSHOTS / "first-session-notes.png"))
+    finally:
+        context.close()

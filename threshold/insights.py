@@ -39,6 +39,11 @@ CLINIC_INTENT_PREFIX = "pre_appointment_"
 EXERCISE_SLOT = "exercise_id"
 EXERCISE_SUGGEST_ACTION = "action_suggest_exercise"
 EXERCISE_STEP_ACTION = "action_exercise_step"
+# The first-session guide: its opening line (also shown when a paused guide is picked up
+# again), and the notes at its end (or the reply when every question was skipped).
+GUIDE_FORM = "first_session_guide_form"
+GUIDE_START_REPLY = "utter_guide_intro"
+GUIDE_END_REPLIES = ("utter_guide_summary", "utter_guide_summary_empty")
 
 # The measures in the order the report shows them, with their plain names.
 MEASURES = {
@@ -51,6 +56,8 @@ MEASURES = {
     "other_language": "Messages in another language",
     "exercises_started": "Reflection exercises started",
     "exercises_finished": "Reflection exercises finished",
+    "guides_started": "First-session guides started (or picked up again)",
+    "guides_finished": "First-session guides finished",
     "booking_replies": "Booking replies shown",
     "booking_taps": "Booking button taps",
     "crisis_replies": "Crisis replies",
@@ -84,6 +91,9 @@ def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCount
     topics = set(topics)
     weeks: Dict[Text, WeekCounts] = defaultdict(WeekCounts)
     last_action: Dict[Text, Text] = {}
+    # Messages written while the first-session guide runs are answers to its questions, not
+    # questions to the assistant, whatever the classifier made of them.
+    in_guide: Dict[Text, bool] = {}
     for row in rows:
         if row.timestamp is None:
             continue
@@ -93,16 +103,21 @@ def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCount
             week.totals["messages"] += 1
             week.senders.add(row.sender_id)
             intent = row.intent_name or ""
-            if intent in topics:
+            answering_the_guide = in_guide.get(row.sender_id, False)
+            if intent in topics and not answering_the_guide:
                 week.totals["article_questions"] += 1
                 week.topics[intent] += 1
-            elif intent.startswith(CLINIC_INTENT_PREFIX) or intent == "book_appointment":
+            elif (
+                intent.startswith(CLINIC_INTENT_PREFIX) or intent == "book_appointment"
+            ) and not answering_the_guide:
                 week.totals["clinic_questions"] += 1
                 week.clinic[intent] += 1
             elif intent == OTHER_LANGUAGE_INTENT:
                 week.totals["other_language"] += 1
             # A button's payload, not words someone typed: read, compared, not kept.
             week.totals["booking_taps"] += (_data(row).get("text") or "").startswith(BOOKING_PAYLOAD)
+        elif kind == "active_loop":
+            in_guide[row.sender_id] = _data(row).get("name") == GUIDE_FORM
         elif kind == "action":
             last_action[row.sender_id] = row.action_name
         elif kind == "bot":
@@ -111,6 +126,8 @@ def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCount
             week.totals["fallbacks"] += reply == FALLBACK_REPLY
             week.totals["booking_replies"] += reply == BOOKING_REPLY
             week.totals["crisis_replies"] += reply in CRISIS_REPLIES
+            week.totals["guides_started"] += reply == GUIDE_START_REPLY
+            week.totals["guides_finished"] += reply in GUIDE_END_REPLIES
         elif kind == "slot":
             data = _data(row)
             if data.get("name") != EXERCISE_SLOT:
@@ -209,7 +226,11 @@ def write_html(weeks: Dict[Text, WeekCounts], rows, path: Path, clinic_name: Opt
         _plot(weeks, ["conversations", "messages"], "Conversations and messages"),
         _plot(weeks, ["article_questions", "clinic_questions", "other_language"], "What people asked"),
         _plot(weeks, ["clarifying_questions", "fallbacks"], "Where the assistant was unsure"),
-        _plot(weeks, ["exercises_started", "exercises_finished"], "Reflection exercises"),
+        _plot(
+            weeks,
+            ["exercises_started", "exercises_finished", "guides_started", "guides_finished"],
+            "Reflection exercises and first-session guides",
+        ),
         _plot(weeks, ["booking_replies", "booking_taps", "crisis_replies"], "Toward a therapist"),
     ]
     names = list(weeks)

@@ -47,6 +47,7 @@ STATIC_FILES = {
 WIDGET_WORDS = (
     "title", "launcher", "open_label", "close_label", "log_label", "input_label", "placeholder", "send",
     "you", "assistant", "typing", "connecting", "offline", "no_answer", "footer",
+    "notes_copy", "notes_copied", "notes_print", "notes_download", "notes_file_name", "notes_actions_label",
 )  # fmt: skip
 
 

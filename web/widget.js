@@ -170,6 +170,7 @@
     var body = el("p");
     body.appendChild(linkified(String(message.text || "")));
     bubble.appendChild(body);
+    if (typeof message.notes === "string") bubble.appendChild(this.notesActions(message.notes));
     if (message.buttons && message.buttons.length) {
       var group = el("div", { "class": "threshold-buttons" });
       var self = this;
@@ -183,6 +184,65 @@
     this.log.appendChild(bubble);
     this.log.scrollTop = this.log.scrollHeight;
   };
+
+  // The first-session notes: copy them, print them alone, or download them as a text file.
+  Widget.prototype.notesActions = function (notes) {
+    var t = this.text;
+    var group = el("div", { "class": "threshold-notes-actions", role: "group", "aria-label": t.notes_actions_label });
+    var copy = el("button", { type: "button", "class": "threshold-button threshold-notes-copy" }, t.notes_copy);
+    var print = el("button", { type: "button", "class": "threshold-button threshold-notes-print" }, t.notes_print);
+    var download = el("button", { type: "button", "class": "threshold-button threshold-notes-download" },
+      t.notes_download);
+    copy.addEventListener("click", function () {
+      copyText(notes).then(function () {
+        copy.textContent = t.notes_copied;
+        setTimeout(function () { copy.textContent = t.notes_copy; }, 2000);
+      });
+    });
+    print.addEventListener("click", function () { printText(notes); });
+    download.addEventListener("click", function () { downloadText(notes, t.notes_file_name); });
+    group.appendChild(copy);
+    group.appendChild(print);
+    group.appendChild(download);
+    return group;
+  };
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    // Pages served over plain http have no clipboard API: the older way still works there.
+    var area = el("textarea", { readonly: "", "class": "threshold-visually-hidden" });
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    var copied = document.execCommand("copy");
+    document.body.removeChild(area);
+    return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+
+  // Only the notes are printed: a sheet the print style shows while the rest of the page is hidden.
+  function printText(text) {
+    var sheet = document.getElementById("threshold-print-sheet");
+    if (!sheet) {
+      sheet = el("pre", { id: "threshold-print-sheet" });
+      document.body.appendChild(sheet);
+    }
+    sheet.textContent = text;
+    document.documentElement.classList.add("threshold-printing");
+    window.addEventListener("afterprint", function done() {
+      document.documentElement.classList.remove("threshold-printing");
+      window.removeEventListener("afterprint", done);
+    });
+    window.print();
+  }
+
+  function downloadText(text, fileName) {
+    var url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+    var link = el("a", { href: url, download: fileName });
+    document.body.appendChild(link);
+    link.click();
+    document.body.removeChild(link);
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
 
   Widget.prototype.add = function (message) {
     this.store.messages.push(message);
@@ -228,8 +288,21 @@
     this.store.messages.forEach(this.render, this);
   };
 
+  // The notes come just after the reply that shows them: that reply gets the notes' buttons,
+  // kept in this tab's store so they are back after a reload.
+  Widget.prototype.attachNotes = function (notes) {
+    var last = this.store.messages[this.store.messages.length - 1];
+    if (!last || last.from !== "bot") return;
+    last.notes = notes;
+    this.save();
+    var bubbles = this.log.querySelectorAll(".threshold-bot");
+    var bubble = bubbles[bubbles.length - 1];
+    if (bubble) bubble.insertBefore(this.notesActions(notes), bubble.querySelector(".threshold-buttons"));
+  };
+
   Widget.prototype.receive = function (message) {
     if (message && message.clear_history === true) { this.clearHistory(); return; }
+    if (message && typeof message.guide_summary === "string") { this.attachNotes(message.guide_summary); return; }
     if (!message || (typeof message.text !== "string" && !message.quick_replies)) return;
     this.showTyping(false);
     this.status.textContent = "";

@@ -117,10 +117,15 @@ def closed_blueprint(name: Text, label: Text, problem: Text) -> Blueprint:
     return closed
 
 
-# A reply's custom payload that tells the website chat to clear its window (after a
-# conversation is deleted); the chat apps have no such command and are not sent it.
+# Custom payloads only the website chat understands; the chat apps have no such commands
+# and are not sent them:
+# - clear_history: clear the window (after a conversation is deleted);
+# - guide_summary: the first-session notes, for the widget's copy, print and download
+#   buttons (the chat apps get the same notes as the reply's text).
 CLEAR_HISTORY = "clear_history"
+GUIDE_SUMMARY = "guide_summary"
+WEBSITE_ONLY_KEYS = frozenset({CLEAR_HISTORY, GUIDE_SUMMARY})
 
 
-def is_clear_history(json_message: Dict[Text, Any]) -> bool:
-    return set(json_message) == {CLEAR_HISTORY}
+def is_website_only(json_message: Dict[Text, Any]) -> bool:
+    return bool(json_message) and set(json_message) <= WEBSITE_ONLY_KEYS

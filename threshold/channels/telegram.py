@@ -28,8 +28,8 @@ from threshold import rasa_overrides
 from threshold.channels.checks import (
     CHANNEL_PREFIXES,
     closed_blueprint,
-    is_clear_history,
     is_valid_unicode,
+    is_website_only,
     without_prefix,
 )
 
@@ -88,7 +88,7 @@ class ClinicTelegramOutput(TelegramOutput):
     async def send_custom_json(
         self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any
     ) -> None:
-        if not is_clear_history(json_message):
+        if not is_website_only(json_message):
             await super().send_custom_json(recipient_id, json_message, **kwargs)
 
 
