@@ -335,3 +335,50 @@ def test_chat_apps_are_not_sent_the_websites_own_commands(monkeypatch, channel):
     assert sent == []
     asyncio.run(output.send_custom_json("someone", {"text": "other custom messages still go"}))
     assert sent == [{"text": "other custom messages still go"}]
+
+
+@pytest.mark.parametrize("channel", ["telegram", "slack"])
+def test_a_reply_longer_than_the_chat_apps_limit_goes_in_parts_with_the_buttons_under_the_last(
+    monkeypatch, channel
+):
+    from rasa.core.channels.slack import SlackBot
+    from rasa.core.channels.telegram import TelegramOutput
+
+    from threshold.channels.slack import SLACK_BLOCK_TEXT_LIMIT, ClinicSlackBot
+    from threshold.channels.telegram import TELEGRAM_TEXT_LIMIT, ClinicTelegramOutput
+
+    sent = []
+
+    async def text_only(self, recipient_id, text, **kwargs):
+        sent.append((text, None))
+
+    async def with_buttons(self, recipient_id, text, buttons, **kwargs):
+        sent.append((text, buttons))
+
+    parent, limit = (
+        (TelegramOutput, TELEGRAM_TEXT_LIMIT) if channel == "telegram" else (SlackBot, SLACK_BLOCK_TEXT_LIMIT)
+    )
+    monkeypatch.setattr(parent, "send_text_message", text_only)
+    monkeypatch.setattr(parent, "send_text_with_buttons", with_buttons)
+    output = (
+        ClinicTelegramOutput("123:token", "http://127.0.0.1:9")
+        if channel == "telegram"
+        else ClinicSlackBot("xoxb-token", api_url="http://127.0.0.1:9")
+    )
+    # Notes with two long answers, one longer than the limit on its own line.
+    lines = [
+        "Notes for my first session",
+        "",
+        "What brings me: " + "word " * 700,
+        "My questions: " + "x" * (limit + 50),
+    ]
+    buttons = [{"title": "Talk to a therapist", "payload": "/book_appointment"}]
+    asyncio.run(output.send_text_with_buttons("someone", "\n".join(lines), buttons))
+    assert len(sent) >= 3
+    assert all(len(text) <= limit for text, _ in sent)
+    assert [b for _, b in sent] == [None] * (len(sent) - 1) + [buttons]
+    assert "".join(text for text, _ in sent).replace("\n", "") == "".join(lines)
+
+    sent.clear()
+    asyncio.run(output.send_text_with_buttons("someone", "A short reply.", buttons))
+    assert sent == [("A short reply.", buttons)]

@@ -9,7 +9,7 @@ InputError with the HTTP status to answer and the reason, never a 500.
 
 import json
 import re
-from typing import Any, Awaitable, Callable, Dict, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from sanic import Blueprint, response
@@ -129,3 +129,21 @@ WEBSITE_ONLY_KEYS = frozenset({CLEAR_HISTORY, GUIDE_SUMMARY})
 
 def is_website_only(json_message: Dict[Text, Any]) -> bool:
     return bool(json_message) and set(json_message) <= WEBSITE_ONLY_KEYS
+
+
+def split_long_text(text: Text, limit: int) -> List[Text]:
+    """`text` in parts of at most `limit` characters, cut at line ends where it can be: a chat
+    app refuses a longer message, and the first-session notes hold the person's own words,
+    which may be long. Nothing is dropped but the line breaks where it is cut."""
+    parts: List[Text] = []
+    current: Optional[Text] = None
+    for line in text.split("\n"):
+        for piece in [line[i : i + limit] for i in range(0, len(line), limit)] or [""]:
+            joined = piece if current is None else f"{current}\n{piece}"
+            if len(joined) <= limit:
+                current = joined
+            else:
+                parts.append(current)
+                current = piece
+    parts.append(current or "")
+    return [part for part in parts if part.strip()] or [text[:limit]]

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.slack import SlackBot, SlackInput
@@ -26,6 +26,7 @@ from threshold.channels.checks import (
     is_valid_unicode,
     is_website_only,
     namespaced,
+    split_long_text,
     without_prefix,
 )
 
@@ -37,6 +38,8 @@ SIGNING_SECRET_ENV = "THRESHOLD_SLACK_SIGNING_SECRET"
 CHANNEL_ENV = "THRESHOLD_SLACK_CHANNEL"
 API_URL_ENV = "THRESHOLD_SLACK_API_URL"
 REQUIRED = (TOKEN_ENV, SIGNING_SECRET_ENV)
+# Slack's limit for the text of a block (the reply with buttons).
+SLACK_BLOCK_TEXT_LIMIT = 3000
 # Event ids remembered to answer a replayed event once.
 SEEN_EVENTS_KEPT = 10_000
 
@@ -58,6 +61,15 @@ class ClinicSlackBot(SlackBot):
         super().__init__(token, slack_channel, thread_id, proxy)
         if api_url:
             rasa_overrides.slack_client_for_server(self, token, proxy, api_url)
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        # Slack refuses a longer text in the block that carries buttons; the rest goes first.
+        *earlier, last = split_long_text(text, SLACK_BLOCK_TEXT_LIMIT)
+        for part in earlier:
+            await super().send_text_message(recipient_id, part)
+        await super().send_text_with_buttons(recipient_id, last, buttons, **kwargs)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         await super().send_response(without_prefix(recipient_id, PREFIX), message)

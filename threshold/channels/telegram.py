@@ -30,6 +30,7 @@ from threshold.channels.checks import (
     closed_blueprint,
     is_valid_unicode,
     is_website_only,
+    split_long_text,
     without_prefix,
 )
 
@@ -48,6 +49,8 @@ REQUIRED = (TOKEN_ENV, WEBHOOK_URL_ENV, SECRET_ENV)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's rule for secret tokens.
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+# Telegram refuses a longer message; a longer reply (long first-session notes) goes in parts.
+TELEGRAM_TEXT_LIMIT = 4096
 # Telegram's "/start" when someone opens the bot: greet them.
 START_COMMAND = "/start"
 GREETING = "/greet"
@@ -67,7 +70,8 @@ def settings_problem() -> Optional[Text]:
 
 class ClinicTelegramOutput(TelegramOutput):
     """Telegram replies, sent to the configured Bot API server; buttons one per row,
-    as they are read on a phone."""
+    as they are read on a phone; a reply over Telegram's length limit in parts, the buttons
+    under the last."""
 
     def __init__(self, access_token: Text, api_url: Optional[Text] = None) -> None:
         rasa_overrides.telegram_output_for_server(self, access_token, api_url)
@@ -80,7 +84,10 @@ class ClinicTelegramOutput(TelegramOutput):
         button_type: Optional[Text] = "vertical",
         **kwargs: Any,
     ) -> None:
-        await super().send_text_with_buttons(recipient_id, text, buttons, button_type=button_type, **kwargs)
+        *earlier, last = split_long_text(text, TELEGRAM_TEXT_LIMIT)
+        for part in earlier:
+            await super().send_text_message(recipient_id, part)
+        await super().send_text_with_buttons(recipient_id, last, buttons, button_type=button_type, **kwargs)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         await super().send_response(without_prefix(recipient_id, PREFIX), message)
