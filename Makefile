@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run test test-second-clinic lint screenshots eval eval-frozen bench soak purge insights clean article-hashes check-browser
+.PHONY: help setup train chat run cluster test test-second-clinic lint screenshots eval eval-frozen bench soak purge insights clean article-hashes check-browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ $(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
 
 chat: $(MODEL) ## Talk to the assistant in this terminal
 	@bash scripts/serve.sh chat
+
+# Several Rasa server processes behind nginx, with PostgreSQL and Redis (scripts/cluster.py).
+cluster: $(MODEL) $(WEB_DEPS) ## Serve the assistant as several Rasa processes behind nginx (PostgreSQL, Redis); CLUSTER_SERVERS=N
+	@$(PY) scripts/cluster.py
 
 run: $(MODEL) $(WEB_DEPS) ## Serve the assistant: action server, Rasa server with its channels (and API), the widget demo page on :8080
 	@bash scripts/serve.sh run

@@ -47,41 +47,53 @@ def _as_server_user(command: list) -> list:
 
 
 @contextmanager
-def running_postgres(port: Optional[int] = None) -> Iterator[Dict[str, str]]:
-    """Starts a server and yields the THRESHOLD_DB_* settings that reach it."""
+def running_postgres(port: Optional[int] = None, keep_in: Optional[str] = None) -> Iterator[Dict[str, str]]:
+    """Starts a server and yields the THRESHOLD_DB_* settings that reach it.
+
+    With `keep_in`, the data lives in that folder and stays there when the server stops
+    (`make cluster`: the conversations are kept between runs, and the server is durable);
+    without it, in a temporary folder that is deleted."""
     programs = bin_dir()
     port = port or free_port()
-    folder = tempfile.mkdtemp(prefix="threshold-pg-")
+    folder = os.path.abspath(keep_in) if keep_in else tempfile.mkdtemp(prefix="threshold-pg-")
+    os.makedirs(folder, exist_ok=True)
     data = os.path.join(folder, "data")
     log = os.path.join(folder, "server.log")
+    new_cluster = not os.path.exists(os.path.join(data, "PG_VERSION"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
     run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
     try:
-        subprocess.run(
-            _as_server_user(
-                [f"{programs}/initdb", "-D", data, "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync"]
-            ),
-            **run,
+        if new_cluster:
+            subprocess.run(
+                _as_server_user(
+                    [f"{programs}/initdb", "-D", data, "-U", USER, "--auth=trust", "-E", "UTF8", "--no-sync"]
+                ),
+                **run,
+            )
+        # A throwaway server skips fsync for speed; a kept one must survive a power cut.
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1" + (
+            "" if keep_in else " -c fsync=off"
         )
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         subprocess.run(
             _as_server_user([f"{programs}/pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "start"]),
             **run,
         )
-        subprocess.run(
-            _as_server_user(
-                [f"{programs}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", USER, DATABASE]
-            ),
-            **run,
-        )
+        if new_cluster:
+            subprocess.run(
+                _as_server_user(
+                    [f"{programs}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", USER, DATABASE]
+                ),
+                **run,
+            )
     except subprocess.CalledProcessError as error:
         subprocess.run(
             _as_server_user([f"{programs}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep_in:
+            shutil.rmtree(folder, ignore_errors=True)
         raise PostgresUnavailable(
             f"PostgreSQL did not start: {error.stderr.decode(errors='replace')}"
         ) from None
@@ -100,7 +112,8 @@ def running_postgres(port: Optional[int] = None) -> Iterator[Dict[str, str]]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        shutil.rmtree(folder, ignore_errors=True)
+        if not keep_in:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> int:

@@ -10,6 +10,9 @@ whatever a client sends. This one:
   asks for its earlier session id, and replies go to every tab that shares it;
 - issues the session ids itself, signed (SessionIds): an id a client makes up,
   or another person's guessed id, is refused;
+- with THRESHOLD_SOCKETIO_REDIS_URL set (several server processes, `make cluster`),
+  shares its rooms through Redis, so a reply reaches the person's connection whichever
+  process holds it;
 - refuses `jwt_key` and `jwt_method` in credentials.yml at start-up: Rasa's JWT
   check is not part of this channel (the signed session ids do that job), and a
   key that is silently ignored would look like protection it is not.
@@ -21,14 +24,14 @@ import logging
 import os
 import secrets
 import uuid
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Mapping, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from rasa.shared.exceptions import InvalidConfigException
 from sanic import Blueprint, response
 from sanic.request import Request
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from threshold import rasa_overrides
 from threshold.channels.checks import (
@@ -44,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 
 SESSION_SECRET_ENV = "THRESHOLD_SESSION_SECRET"
+SOCKETIO_REDIS_ENV = "THRESHOLD_SOCKETIO_REDIS_URL"
 # Settings of Rasa's socket.io channel this one does not honour; refused, not ignored.
 UNSUPPORTED_CREDENTIALS = ("jwt_key", "jwt_method")
 
@@ -87,6 +91,18 @@ class WebsiteOutput(SocketIOOutput):
         await self.sio.emit(self.bot_message_evt, json_message, room=recipient_id)
 
 
+def shared_rooms(environ: Mapping[Text, Text]) -> Dict[Text, Any]:
+    """With several server processes (`make cluster`), a reply is published through Redis
+    (THRESHOLD_SOCKETIO_REDIS_URL, redis://host:port/db) to whichever process holds the
+    person's connection: a second tab or a reconnect to another process still gets it."""
+    url = (environ.get(SOCKETIO_REDIS_ENV) or "").strip()
+    if not url:
+        return {}
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise InvalidConfigException(f"{SOCKETIO_REDIS_ENV} must be a redis:// address, not '{url}'")
+    return {"client_manager": AsyncRedisManager(url)}
+
+
 def session_id_of(data: Any, ids: SessionIds) -> Optional[Text]:
     value = data.get("session_id") if isinstance(data, dict) else None
     return ids.verified(value) if is_valid_unicode(value) else None
@@ -112,7 +128,11 @@ class ClinicSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         origins = web_origins(process_profile())
         # An empty list would switch the origin check off; no origins means no browsers.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origins or ["null-origin.invalid"])
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=origins or ["null-origin.invalid"],
+            **shared_rooms(os.environ),
+        )
         ids = SessionIds()
         webhook = rasa_overrides.socketio_blueprint(
             sio, self.socketio_path, "threshold_socketio_webhook", __name__
