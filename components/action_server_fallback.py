@@ -139,4 +139,8 @@ class ActionServerFallbackPolicy(Policy):
             probabilities[domain.index_for_action(self.replies[failed])] = 1.0
         elif leave_failed_loop(tracker, self.replies):
             probabilities[domain.index_for_action(ACTION_DEACTIVATE_LOOP_NAME)] = 1.0
-        return self._prediction(probabilities)
+        else:
+            return self._prediction(probabilities)
+        # Inside a form the RulePolicy predicts "run the form" or "listen" regardless of the
+        # message, which Rasa's ensemble puts first; marked the same, this one wins by priority.
+        return self._prediction(probabilities, is_no_user_prediction=True)

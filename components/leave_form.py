@@ -8,8 +8,9 @@ message inside the guide would get no crisis reply. This policy predicts
 is one of `intents` (risk, "stop", "bye", ...); the rules in
 data/rules/first_session_guide.yml then give the reply, from static responses.
 
-Its priority is above the RulePolicy's, so it wins the tie at confidence 1.0; every
-other turn it predicts nothing.
+Rasa's ensemble puts a prediction that does not depend on the person's message (the
+RulePolicy's "run the active form") before any other; this one is marked the same way,
+and its priority is above the RulePolicy's, so it wins. Every other turn it predicts nothing.
 """
 
 from typing import Any, Dict, List, Optional, Text
@@ -71,6 +72,9 @@ class LeaveFormPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         probabilities = self._default_predictions(domain)
-        if leaves_the_form(tracker, self.intents):
-            probabilities[domain.index_for_action(ACTION_DEACTIVATE_LOOP_NAME)] = 1.0
-        return self._prediction(probabilities)
+        if not leaves_the_form(tracker, self.intents):
+            return self._prediction(probabilities)
+        probabilities[domain.index_for_action(ACTION_DEACTIVATE_LOOP_NAME)] = 1.0
+        # The RulePolicy's "run the active form" is such a prediction, which the ensemble puts
+        # before any other; marked the same, this one wins it by priority.
+        return self._prediction(probabilities, is_no_user_prediction=True)
