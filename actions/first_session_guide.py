@@ -94,14 +94,15 @@ class GuideContent:
     labels: Tuple[Tuple[Text, Text], ...]
 
     def summary(self, answers: Mapping[Text, Any]) -> Optional[Text]:
-        """The person's answers under the title, one line each, in the order asked; None when
-        every question was skipped."""
+        """The person's answers under the title, one line each, in the order asked (no blank
+        line: the website chat would split the notes there); None when every question was
+        skipped."""
         lines = [
             self.line.replace("{label}", label).replace("{answer}", str(answers[slot]).strip())
             for slot, label in self.labels
             if isinstance(answers.get(slot), str) and answers[slot].strip() and answers[slot] != SKIPPED
         ]
-        return "\n".join([self.title, "", *lines]) if lines else None
+        return "\n".join([self.title, *lines]) if lines else None
 
 
 def _require(condition: bool, message: Text) -> None:

@@ -394,7 +394,7 @@ def test_the_first_session_notes_can_be_copied_printed_and_downloaded(browser, s
 
         # The print dialog itself is the browser's: count the calls, then look at the page as
         # it prints.
-        page.evaluate("window.printCalls = 0; window.print = () => { window.printCalls += 1; }")
+        page.evaluate("() => { window.printCalls = 0; window.print = () => { window.printCalls += 1; }; }")
         notes_button(page, "notes_print").click()
         assert page.evaluate("window.printCalls") == 1
         page.emulate_media(media="print")
