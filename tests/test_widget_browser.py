@@ -409,6 +409,7 @@ def test_the_first_session_notes_can_be_copied_printed_and_downloaded(browser, s
         # The buttons are still there after a reload (the tab keeps the notes).
         page.reload()
         playwright_api.expect(page.locator(".threshold-notes-actions")).to_have_count(1)
+        page.locator(".threshold-notes-actions").scroll_into_view_if_needed()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.locator(".threshold-panel").screenshot(path=str(SCREENSHOTS / "first-session-notes.png"))
     finally:
