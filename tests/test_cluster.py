@@ -337,6 +337,33 @@ def test_a_restarted_redis_is_used_again_without_restarting_the_rest(running_clu
     assert stored_user_texts(running_cluster, sender)[-1] == "what is transference?"
 
 
+def test_a_restarted_postgresql_is_used_again_without_restarting_the_rest(running_cluster):
+    sender = f"before-pg-{uuid.uuid4().hex[:8]}"
+    assert send(running_cluster.url, sender, "what is transference?")[0] == 200
+    data = running_cluster.state / "postgres" / "data"
+    pg_ctl = [
+        f"{load_script('local_postgres').bin_dir()}/pg_ctl",
+        "-D",
+        str(data),
+        "-m",
+        "fast",
+        "-w",
+        "restart",
+    ]
+    command = ["runuser", "-u", "postgres", "--", *pg_ctl] if os.geteuid() == 0 else pg_ctl
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pids = running_cluster.pids()
+    # Every message after the restart is answered and stored: no stale database connection
+    # is used (each is checked before use).
+    for index in range(6):
+        text = f"after the restart {index}"
+        assert send(running_cluster.url, sender, text)[0] == 200
+    assert stored_user_texts(running_cluster, sender) == ["what is transference?"] + [
+        f"after the restart {index}" for index in range(6)
+    ]
+    assert running_cluster.pids() == pids, "nothing else was restarted"
+
+
 def test_ctrl_c_stops_everything_the_cluster_started(running_cluster):
     pids = running_cluster.pids()
     running_cluster.process.send_signal(signal.SIGINT)

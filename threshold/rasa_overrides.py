@@ -43,6 +43,10 @@ UnsupportedRasaVersion until the overrides have been reviewed for that version.
    - `events_not_stored_yet`: Rasa's SQL store counts the stored events of a
      conversation again before every save (`SQLTrackerStore._additional_events`); the
      project's store already knows the count and passes it in.
+   - `check_connections_before_use`: Rasa's SQL store uses its pooled PostgreSQL
+     connections unchecked, so after a database restart the next messages were answered
+     from an empty conversation and not stored; the store's engine checks each
+     connection before use.
 """
 
 import functools
@@ -312,3 +316,19 @@ def events_not_stored_yet(store: Any, session: Any, tracker: Any, stored: Option
     if stored is None or stored > len(tracker.events):
         return SQLTrackerStore._additional_events(store, session, tracker)
     return itertools.islice(tracker.events, stored, len(tracker.events))
+
+
+def check_connections_before_use(store: Any) -> None:
+    """Rasa 3.6's SQL store builds its engine with a pool of PostgreSQL connections that are
+    used as they are. After the database restarts they are all dead: the next reads fail,
+    Rasa's fail-safe store answers from an empty conversation in memory, and those messages
+    are never stored. The store's engine is rebuilt with the same settings and
+    `pool_pre_ping`, so a dead connection is replaced before it is used."""
+    check_rasa_version()
+    import sqlalchemy as sa
+    from rasa.core.tracker_store import create_engine_kwargs
+
+    url = store.engine.url
+    store.engine.dispose()
+    store.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+    store.sessionmaker = sa.orm.session.sessionmaker(bind=store.engine)

@@ -222,6 +222,9 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         if dialect == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_write_ahead_log)
             self.engine.dispose()  # reconnect with the pragmas
+        else:
+            # After a database restart, no dead pooled connection is used.
+            rasa_overrides.check_connections_before_use(self)
         logger.info("Conversations are stored in the %s.", where)
 
     @staticmethod
