@@ -26,7 +26,7 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
 
-.PHONY: help setup train chat run cluster test test-second-clinic lint screenshots eval eval-frozen bench soak purge insights clean article-hashes check-browser
+.PHONY: help setup train chat run cluster bench-cluster test test-second-clinic lint screenshots eval eval-frozen bench soak purge insights clean article-hashes check-browser
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -100,6 +100,9 @@ eval-frozen: $(MODEL) ## The frozen test sets through the trained model, into re
 bench: $(MODEL) ## Speed and memory against the stock Rasa starter bot, into results/bench.md
 	$(PY) scripts/bench.py
 	$(PY) scripts/bench_stages.py
+
+bench-cluster: $(MODEL) ## make cluster's throughput against one server process, into results/cluster_bench.md
+	$(PY) scripts/bench_cluster.py
 
 soak: $(MODEL) ## 50 conversations at once for 5 minutes on loopback: errors, stored messages, memory
 	$(PY) scripts/soak.py

@@ -265,7 +265,8 @@ def test_every_leaving_intent_has_a_rule_that_ends_the_guide_and_replies():
     leaving = {}
     for rule in RULES:
         steps = rule["steps"]
-        if "intent" in steps[0] and steps[1:3] == [{"action": "action_deactivate_loop"}, {"active_loop": None}]:
+        ends_the_guide = steps[1:3] == [{"action": "action_deactivate_loop"}, {"active_loop": None}]
+        if "intent" in steps[0] and ends_the_guide:
             leaving[steps[0]["intent"]] = steps[3]["action"]
     assert set(leaving) == LEAVE_INTENTS
     assert leaving["crisis"] == "utter_crisis" and leaving["medical_emergency"] == "utter_medical_emergency"
