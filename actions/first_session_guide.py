@@ -13,6 +13,8 @@ What counts as an answer (`answer_to`): whatever the person types, except
 - a question to the assistant (a clinic or article question, "help", ...) with a question
   mark: it is answered and the guide asks again. On the last question, which asks what the
   person would like to ask their therapist, a question is the answer;
+- a short request to the assistant itself ("help", "are you a bot", "continue my notes",
+  "book now"), with or without a question mark, on any question;
 - another button's payload (a button of an earlier reply).
 """
 
@@ -76,6 +78,10 @@ ASIDE_INTENTS = frozenset(
     }
 )
 QUESTION_MARKS = ("?", "？", "¿")
+# Requests to the assistant itself ("help", "are you a bot", "continue my notes"): asides
+# in a short message even without a question mark.
+COMMAND_INTENTS = frozenset({"help", "bot_challenge", "prepare_first_session", "book_appointment"})
+COMMAND_MAX_WORDS = 4
 SUMMARY_RESPONSE = "utter_guide_summary"
 EMPTY_SUMMARY_RESPONSE = "utter_guide_summary_empty"
 # The widget shows copy, print and download buttons for a reply carrying this key.
@@ -151,6 +157,8 @@ def answer_to(slot: Text, message: Mapping[Text, Any]) -> Optional[Text]:
     if not text or text.startswith("/") or intent in LEAVE_INTENTS:
         return None
     if intent in ASIDE_INTENTS and slot != QUESTIONS_SLOT and any(mark in text for mark in QUESTION_MARKS):
+        return None
+    if intent in COMMAND_INTENTS and len(text.split()) <= COMMAND_MAX_WORDS:
         return None
     return text
 

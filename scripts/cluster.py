@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from local_postgres import PostgresUnavailable, running_postgres  # noqa: E402
+from local_postgres import PostgresUnavailable, running_postgres, stop_postgres  # noqa: E402
 
 from threshold.clinic_profile import process_profile, web_origins  # noqa: E402
 
@@ -53,7 +53,8 @@ ENDPOINTS = ROOT / "endpoints.cluster.yml"
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 # Internal ports: the Rasa servers above RASA_PORT, out of the way of the public ones.
 SERVER_PORT_OFFSET = 101
-# A process that stops this many times within the window stops the cluster.
+# A process that stops this many times within the window stops the cluster (it is started
+# again after each earlier stop).
 MAX_RESTARTS, RESTART_WINDOW = 3, 60.0
 START_SECONDS = 300.0
 INSTALL_HINT = "apt-get install -y redis-server nginx (or run `bash .ci/run`, which installs them)"
@@ -63,12 +64,29 @@ class ClusterError(RuntimeError):
     """Something the cluster needs is missing or did not start."""
 
 
+# Each Rasa server process holds its model and the embedding model: about 0.9 GB.
+SERVER_MEMORY_MB = 900
+
+
+def default_servers() -> int:
+    """One per core, as far as the memory this machine has free allows (at least one)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo)
+        available_mb = int(fields["MemAvailable"].split()[0]) // 1024
+    except (OSError, KeyError, ValueError):
+        available_mb = SERVER_MEMORY_MB
+    return max(1, min(os.cpu_count() or 1, available_mb // SERVER_MEMORY_MB, 32))
+
+
 @dataclass
 class Service:
     name: str
     argv: List[str]
     port: int
     env: Dict[str, str] = field(default_factory=dict)
+    # Where it listens, to check that it does.
+    host: str = "127.0.0.1"
 
 
 @dataclass
@@ -89,7 +107,12 @@ class Settings:
                 raise ClusterError(f"{name} must be a port number, not '{value}'")
             return int(value)
 
-        count = servers if servers is not None else int(environ.get("CLUSTER_SERVERS") or os.cpu_count() or 1)
+        if servers is None:
+            value = (environ.get("CLUSTER_SERVERS") or "").strip()
+            if value and not value.isdigit():
+                raise ClusterError(f"CLUSTER_SERVERS must be a number of server processes, not '{value}'")
+            servers = int(value) if value else default_servers()
+        count = servers
         if not 1 <= count <= 32:
             raise ClusterError(f"the number of Rasa servers must be 1 to 32, not {count}")
         return cls(
@@ -102,22 +125,34 @@ class Settings:
             bind_address=environ.get("BIND_ADDRESS") or "127.0.0.1",
         )
 
+    def check_ports(self) -> None:
+        if self.rasa_port + SERVER_PORT_OFFSET + self.servers > 65535:
+            raise ClusterError(f"RASA_PORT {self.rasa_port} leaves no room for the servers' ports above it")
+
+    @property
+    def public_host(self) -> str:
+        """The address to reach nginx and the page server at (every interface: this machine)."""
+        return "127.0.0.1" if self.bind_address in ("0.0.0.0", "::") else self.bind_address
+
     @property
     def server_ports(self) -> List[int]:
         return [self.rasa_port + SERVER_PORT_OFFSET + index for index in range(self.servers)]
 
 
-def shared_environment(settings: Settings, redis_host: str = "127.0.0.1") -> Dict[str, str]:
+def shared_environment(
+    settings: Settings, redis_host: str = "127.0.0.1", redis_password: str = ""
+) -> Dict[str, str]:
     """What every Rasa server and the action server of the cluster are given."""
+    login = f":{redis_password}@" if redis_password else ""
     return {
         "RASA_TELEMETRY_ENABLED": "false",
         "ACTIONS_HOST": "127.0.0.1",
         "ACTIONS_PORT": str(settings.actions_port),
         "REDIS_HOST": redis_host,
         "REDIS_PORT": str(settings.redis_port),
-        # Redis listens on this machine only, without a password.
-        "REDIS_PASSWORD": "",
-        "THRESHOLD_SOCKETIO_REDIS_URL": f"redis://{redis_host}:{settings.redis_port}/2",
+        # socket.io's Redis messages are unpickled by every server: Redis needs a password.
+        "REDIS_PASSWORD": redis_password,
+        "THRESHOLD_SOCKETIO_REDIS_URL": f"redis://{login}{redis_host}:{settings.redis_port}/2",
         "THRESHOLD_DEMO_PAGE_PORT": str(settings.web_port),
     }
 
@@ -142,15 +177,24 @@ def rasa_server_argv(port: int, interface: str = "127.0.0.1", model: str = str(M
     ]
 
 
-def plan(settings: Settings) -> List[Service]:
+def program(name: str) -> str:
+    """A Debian program's path: nginx is in /usr/sbin, which a user's PATH may not hold."""
+    found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if found is None:
+        raise ClusterError(f"{name} is missing: {INSTALL_HINT}")
+    return found
+
+
+def plan(settings: Settings, redis_password: str = "", redis_config: Optional[Path] = None) -> List[Service]:
     """Every process of the cluster, in the order they start (PostgreSQL is started first,
-    by running_postgres)."""
-    env = shared_environment(settings)
+    by running_postgres). The Redis password is in `redis_config`, not on a command line."""
+    env = shared_environment(settings, redis_password=redis_password)
     services = [
         Service(
             "redis",
             [
-                "redis-server",
+                program("redis-server") if redis_config else "redis-server",
+                *([str(redis_config)] if redis_config else []),
                 "--bind",
                 "127.0.0.1",
                 "--port",
@@ -188,7 +232,7 @@ def plan(settings: Settings) -> List[Service]:
         Service(
             "nginx",
             [
-                "nginx",
+                program("nginx") if redis_config else "nginx",
                 "-p",
                 str(STATE / "nginx"),
                 "-e",
@@ -199,6 +243,7 @@ def plan(settings: Settings) -> List[Service]:
                 "daemon off;",
             ],
             settings.rasa_port,
+            host=settings.public_host,
         )
     )
     services.append(
@@ -217,6 +262,7 @@ def plan(settings: Settings) -> List[Service]:
             ],
             settings.web_port,
             env,
+            host=settings.public_host,
         )
     )
     return services
@@ -255,16 +301,22 @@ def compose_nginx_config() -> str:
     return render_nginx(["rasa:5005"], "0.0.0.0:5005", "/tmp/nginx", "")
 
 
+def kept_secret(name: str, environment_name: str = "") -> str:
+    """A random secret kept in the state folder (created readable by its owner only), unless
+    the environment gives it."""
+    if environment_name and os.environ.get(environment_name):
+        return os.environ[environment_name]
+    path = STATE / name
+    if not path.exists():
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def session_secret() -> str:
     """The key that signs the widget's conversation ids: the same in every process (or a
     widget id issued by one would be refused by another), kept between runs."""
-    if os.environ.get("THRESHOLD_SESSION_SECRET"):
-        return os.environ["THRESHOLD_SESSION_SECRET"]
-    path = STATE / "session_secret"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    return kept_secret("session_secret", "THRESHOLD_SESSION_SECRET")
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -274,9 +326,8 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def check_programs() -> None:
-    missing = [name for name in ("redis-server", "nginx") if shutil.which(name) is None]
-    if missing:
-        raise ClusterError(f"{' and '.join(missing)} missing: {INSTALL_HINT}")
+    for name in ("redis-server", "nginx"):
+        program(name)
     if not MODEL.exists():
         raise ClusterError("no trained model: run `make train` first")
 
@@ -292,7 +343,7 @@ class Cluster:
         their model side by side)."""
         started = []
         for service in services:
-            if port_open(service.port):
+            if port_open(service.port, service.host):
                 raise ClusterError(
                     f"port {service.port} ({service.name}) is already in use by another program; stop it "
                     "or choose other ports (RASA_PORT, ACTIONS_PORT, WEB_PORT, REDIS_PORT, CLUSTER_DB_PORT)"
@@ -305,7 +356,7 @@ class Cluster:
         self.write_pids()
         deadline = time.monotonic() + START_SECONDS
         for service, process, log_path in started:
-            while not port_open(service.port):
+            while not port_open(service.port, service.host):
                 if process.poll() is not None:
                     tail = log_path.read_text(errors="replace").splitlines()[-5:]
                     raise ClusterError(f"{service.name} stopped at start-up:\n" + "\n".join(tail))
@@ -355,7 +406,7 @@ class Cluster:
                 if process.poll() is None:
                     continue
                 recent = [t for t in restarts.get(service.name, []) if time.monotonic() - t < RESTART_WINDOW]
-                if len(recent) >= MAX_RESTARTS:
+                if len(recent) + 1 >= MAX_RESTARTS:
                     print(
                         f"{service.name} stopped {MAX_RESTARTS} times within {RESTART_WINDOW:.0f} s "
                         f"(log: {log_path}); stopping the cluster.",
@@ -375,19 +426,53 @@ class Cluster:
             time.sleep(0.5)
 
 
+def stop_leftovers() -> None:
+    """Processes a cluster left behind when it was killed outright (pids.json), and its
+    PostgreSQL server: stopped before starting again, so no port is taken by them."""
+    pids = STATE / "pids.json"
+    if pids.exists():
+        for pid in json.loads(pids.read_text() or "{}").values():
+            try:
+                os.killpg(int(pid), signal.SIGTERM)
+            except (ProcessLookupError, PermissionError, ValueError):
+                pass
+        pids.unlink()
+    data = STATE / "postgres" / "data"
+    if (data / "postmaster.pid").exists():
+        stop_postgres(str(data))
+
+
+def stop_on_signal(*_) -> None:
+    raise KeyboardInterrupt
+
+
 def run(settings: Settings) -> int:
+    settings.check_ports()
     check_programs()
     for folder in (STATE / "nginx" / "logs", STATE / "nginx" / "tmp", ROOT / "logs"):
         folder.mkdir(parents=True, exist_ok=True)
+    stop_leftovers()
     (STATE / "nginx" / "nginx.conf").write_text(nginx_config(settings))
+    redis_password = kept_secret("redis_password")
+    redis_config = STATE / "redis.conf"
+    with open(os.open(redis_config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+        handle.write(f"requirepass {redis_password}\n")
+    db_password = kept_secret("db_password")
     print(f"Starting {settings.servers} Rasa server processes behind nginx on port {settings.rasa_port}.")
-    with running_postgres(port=settings.db_port, keep_in=str(STATE / "postgres")) as database:
+    # Ctrl-C, a stop request or a closed terminal: stop everything this started.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, stop_on_signal)
+    with running_postgres(
+        port=settings.db_port, keep_in=str(STATE / "postgres"), password=db_password
+    ) as database:
         print(
-            f"  PostgreSQL: listening on port {settings.db_port} (data in {STATE / 'postgres'})", flush=True
+            f"  PostgreSQL: listening on 127.0.0.1:{settings.db_port}, database "
+            f"{database['THRESHOLD_DB_NAME']}, user {database['THRESHOLD_DB_USER']}, password in "
+            f"{STATE / 'db_password'} (data in {STATE / 'postgres'})",
+            flush=True,
         )
         cluster = Cluster(settings, {**database, "THRESHOLD_SESSION_SECRET": session_secret()})
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-        services = plan(settings)
+        services = plan(settings, redis_password, redis_config)
         servers = [s for s in services if s.name.startswith("Rasa server")]
         try:
             for group in (services[:2], servers, [s for s in services[2:] if s not in servers]):
@@ -401,6 +486,9 @@ def run(settings: Settings) -> int:
         except KeyboardInterrupt:
             return 0
         finally:
+            # A second Ctrl-C must not leave half the cluster running.
+            for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(stop_signal, signal.SIG_IGN)
             print("Stopping the cluster...", flush=True)
             cluster.stop()
 

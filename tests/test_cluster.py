@@ -36,6 +36,14 @@ IMAGE_MODEL = "models/threshold.tar.gz"
 # The cluster's settings that name a host: in containers the hosts are service names.
 HOST_SETTINGS = {"ACTIONS_HOST", "ACTIONS_PORT", "REDIS_HOST", "REDIS_PORT", "THRESHOLD_SOCKETIO_REDIS_URL"}
 TOKEN = "cluster-test-token"
+# A line only the transference answer has: its source.
+TRANSFERENCE_SOURCE = next(
+    line
+    for line in yaml.safe_load((PROJECT_ROOT / "data" / "responses" / "article.yml").read_text())[
+        "responses"
+    ]["utter_answer_transference"][0]["text"].splitlines()
+    if line.startswith("Source:")
+)[:60]
 
 
 def local_plan():
@@ -86,11 +94,13 @@ def test_compose_runs_the_clusters_services_with_the_same_commands_and_settings(
         services["actions"]["environment"]["ACTIONS_PORT"],
     ]
     redis_flags = plan["redis"].argv[5:]  # after --bind 127.0.0.1 --port N
-    assert services["redis"]["command"] == ["redis-server", *redis_flags]
+    assert services["redis"]["command"][: 1 + len(redis_flags)] == ["redis-server", *redis_flags]
+    # socket.io unpickles what it reads from Redis: never without a password.
+    assert "--requirepass" in services["redis"]["command"]
     environment = services["rasa"]["environment"]
     for name, value in cluster.shared_environment(cluster.Settings(servers=2)).items():
         assert name in environment, name
-        if name not in HOST_SETTINGS and name != "THRESHOLD_DEMO_PAGE_PORT":
+        if name not in HOST_SETTINGS | {"THRESHOLD_DEMO_PAGE_PORT", "REDIS_PASSWORD"}:
             assert environment[name] == value, name
     assert environment["THRESHOLD_DB_DIALECT"] == "postgresql"
     assert services["web"]["command"][:3] == without_paths(plan["web page server"].argv)[:3]
@@ -149,8 +159,8 @@ class RunningCluster:
         return f"http://127.0.0.1:{self.ports['RASA_PORT'] + cluster.SERVER_PORT_OFFSET + index - 1}"
 
     def engine(self):
-        port = self.ports["CLUSTER_DB_PORT"]
-        return sa.create_engine(f"postgresql://threshold@127.0.0.1:{port}/threshold_conversations")
+        port, password = self.ports["CLUSTER_DB_PORT"], (self.state / "db_password").read_text().strip()
+        return sa.create_engine(f"postgresql://threshold:{password}@127.0.0.1:{port}/threshold_conversations")
 
 
 @pytest.fixture(scope="module")
@@ -178,14 +188,13 @@ def running_cluster():
     )
     output = []
     threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
-    deadline = time.monotonic() + 400
-    while not any(line.startswith("Ready:") for line in output):
-        assert process.poll() is None, "make cluster stopped:\n" + "".join(output)
-        assert time.monotonic() < deadline, "make cluster did not start:\n" + "".join(output)
-        time.sleep(0.5)
-    running = RunningCluster(process, ports, state, output)
     try:
-        yield running
+        deadline = time.monotonic() + 400
+        while not any(line.startswith("Ready:") for line in output):
+            assert process.poll() is None, "make cluster stopped:\n" + "".join(output)
+            assert time.monotonic() < deadline, "make cluster did not start:\n" + "".join(output)
+            time.sleep(0.5)
+        yield RunningCluster(process, ports, state, output)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -252,7 +261,7 @@ async def widget_tabs_on_two_servers(first_url, second_url):
         await asyncio.wait_for(second_confirmed.wait(), 10)
         await first.emit("user_uttered", {"message": "what is transference?", "session_id": session["id"]})
         for _ in range(300):
-            if any("Rothbaum" in (m.get("text") or "") for m in seen_by_second):
+            if any(TRANSFERENCE_SOURCE in (m.get("text") or "") for m in seen_by_second):
                 break
             await asyncio.sleep(0.1)
     finally:
@@ -265,7 +274,7 @@ def test_a_widget_reply_reaches_a_tab_connected_to_the_other_server_process(runn
     seen = asyncio.run(
         widget_tabs_on_two_servers(running_cluster.server_url(1), running_cluster.server_url(2))
     )
-    assert any("Rothbaum" in (m.get("text") or "") for m in seen)
+    assert any(TRANSFERENCE_SOURCE in (m.get("text") or "") for m in seen)
 
 
 def load(running, senders, stop_at, results):
@@ -319,9 +328,14 @@ def test_a_stopped_rasa_server_loses_no_acknowledged_message_and_is_started_agai
 
 
 def test_a_restarted_redis_is_used_again_without_restarting_the_rest(running_cluster):
-    stopped = running_cluster.pids()["redis"]
+    before = running_cluster.pids()
+    stopped = before["redis"]
     os.killpg(stopped, signal.SIGKILL)
     wait_until(lambda: running_cluster.pids()["redis"] != stopped, 30)
+    after = running_cluster.pids()
+    assert {n: p for n, p in after.items() if n != "redis"} == {
+        n: p for n, p in before.items() if n != "redis"
+    }
     wait_until(lambda: cluster.port_open(running_cluster.ports["REDIS_PORT"]), 30)
     sender = f"after-redis-{uuid.uuid4().hex[:8]}"
     for _ in range(20):

@@ -66,8 +66,18 @@ def test_the_forms_questions_are_the_content_labels_and_each_has_its_question(do
         assert DOMAIN_FILE["slots"][slot]["mappings"] == [{"type": "custom"}]
 
 
-def test_the_widget_and_the_action_use_the_same_key_for_the_notes():
+def test_the_widget_the_channels_and_the_action_use_the_same_key_for_the_notes():
     assert SUMMARY_KEY == GUIDE_SUMMARY
+    assert f"message.{SUMMARY_KEY}" in (PROJECT_ROOT / "web" / "widget.js").read_text()
+
+
+def test_every_question_to_the_assistant_has_a_rule_that_answers_it_inside_the_guide():
+    answered = {
+        rule["steps"][0]["intent"]
+        for rule in RULES
+        if "intent" in rule["steps"][0] and rule["steps"][-1] == {"active_loop": FORM_NAME}
+    }
+    assert ASIDE_INTENTS <= answered
 
 
 @pytest.mark.parametrize(
@@ -124,6 +134,14 @@ def test_statements_are_answers_whatever_the_classifier_calls_them():
         assert answer_to(GUIDE_SLOTS[0], message("  I keep avoiding people at work  ", intent)) == (
             "I keep avoiding people at work"
         )
+
+
+@pytest.mark.parametrize("text,intent", [("help", "help"), ("continue my notes", "prepare_first_session")])
+def test_a_short_request_to_the_assistant_is_not_an_answer_even_without_a_question_mark(text, intent):
+    assert answer_to(GUIDE_SLOTS[0], message(text, intent)) is None
+    # A longer message is an answer, whatever it was taken for.
+    long_text = "I need help with panic attacks that started at work last year"
+    assert answer_to(GUIDE_SLOTS[0], message(long_text, intent)) == long_text
 
 
 def test_another_buttons_payload_and_an_empty_message_are_not_answers():

@@ -379,6 +379,12 @@ def test_a_reply_longer_than_the_chat_apps_limit_goes_in_parts_with_the_buttons_
     assert [b for _, b in sent] == [None] * (len(sent) - 1) + [buttons]
     assert "".join(text for text, _ in sent).replace("\n", "") == "".join(lines)
 
+    # A person's words that look like Slack markup stay words.
+    sent.clear()
+    asyncio.run(output.send_text_with_buttons("someone", "<!channel> " + "a " * limit, buttons))
+    if channel == "slack":
+        assert sent[0][0].startswith("&lt;!channel&gt;")
+
     sent.clear()
     asyncio.run(output.send_text_with_buttons("someone", "A short reply.", buttons))
     assert sent == [("A short reply.", buttons)]

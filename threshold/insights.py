@@ -118,6 +118,9 @@ def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCount
             week.totals["booking_taps"] += (_data(row).get("text") or "").startswith(BOOKING_PAYLOAD)
         elif kind == "active_loop":
             in_guide[row.sender_id] = _data(row).get("name") == GUIDE_FORM
+        elif kind == "session_started":
+            # A new session starts with no form running (Rasa stores no event for that).
+            in_guide[row.sender_id] = False
         elif kind == "action":
             last_action[row.sender_id] = row.action_name
         elif kind == "bot":

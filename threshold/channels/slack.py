@@ -49,6 +49,11 @@ def settings_problem() -> Optional[Text]:
     return f"set {', '.join(missing)}" if missing else None
 
 
+def without_slack_markup(text: Text) -> Text:
+    """Text Slack shows as written: its markup (<!channel>, <url|label>) needs & < and >."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class ClinicSlackBot(SlackBot):
     def __init__(
         self,
@@ -68,7 +73,9 @@ class ClinicSlackBot(SlackBot):
         # Slack refuses a longer text in the block that carries buttons; the rest goes first.
         *earlier, last = split_long_text(text, SLACK_BLOCK_TEXT_LIMIT)
         for part in earlier:
-            await super().send_text_message(recipient_id, part)
+            # These parts go as Slack markup; a person's own words in them (the first-session
+            # notes) must not become a mention or a link. The last part is plain text.
+            await super().send_text_message(recipient_id, without_slack_markup(part))
         await super().send_text_with_buttons(recipient_id, last, buttons, **kwargs)
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
