@@ -121,7 +121,8 @@ def main(argv=None) -> int:
         "",
         f"Machine: {machine}. Median of {args.runs} runs, {args.seconds:.0f} s of load each,",
         "REST through nginx, PostgreSQL store and Redis lock store in both. Command: "
-        f"`.venv/bin/python scripts/bench_cluster.py --servers {args.servers} --runs {args.runs}`.",
+        f"`.venv/bin/python scripts/bench_cluster.py --servers {args.servers} --runs {args.runs} "
+        f"--seconds {args.seconds:g} --users {' '.join(map(str, args.users))}`.",
         "",
         "| users | servers | msg/s | p50 ms | p95 ms | errors | throughput ratio |",
         "| --- | --- | --- | --- | --- | --- | --- |",
