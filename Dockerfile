@@ -18,7 +18,8 @@ ENV RASA_TELEMETRY_ENABLED=false \
     PYTHONWARNINGS=ignore::DeprecationWarning \
     TF_CPP_MIN_LOG_LEVEL=2 \
     SQLALCHEMY_SILENCE_UBER_WARNING=1 \
-    MPLCONFIGDIR=/tmp/matplotlib
+    MPLCONFIGDIR=/tmp/matplotlib \
+    HOME=/tmp
 
 WORKDIR /app
 COPY requirements.txt requirements-nodeps.txt ./
@@ -31,7 +32,7 @@ RUN test -f models/threshold.tar.gz || { echo "Train the model first: make train
  && python scripts/build_spacy_pipeline.py .spacy/en_threshold \
  && mkdir -p logs && chown -R 1001 logs
 
-# Not root: the assistant needs to write nothing but its logs.
+# Not root: the assistant writes nothing but its logs (and Rasa's per-user files, under HOME=/tmp).
 USER 1001
 EXPOSE 5005 5055 8080
 ENTRYPOINT []
