@@ -318,6 +318,9 @@ def test_the_config_carries_the_clinic_words_and_colours(site, channel_server):
     assert config["assistant_url"] == channel_server
     assert re.fullmatch(r"#[0-9a-f]{6}", config["colours"]["primary"])
     assert CLINIC_NAME in config["text"]["title"] and CRISIS_LINE in config["text"]["footer"]
+    # When the assistant cannot answer (it is down, or a reply is lost), the crisis line is still there.
+    for word in ("offline", "no_answer"):
+        assert CRISIS_LINE in config["text"][word] and EMERGENCY_NUMBER in config["text"][word], word
     assert not any("{" in value for value in config["text"].values())
 
 
