@@ -16,7 +16,7 @@ every other turn it predicts nothing.
 
 from typing import Any, Dict, Iterable, List, Optional, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -24,10 +24,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_DEACTIVATE_LOOP_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
+from components.untrained_policy import UntrainedPolicy
 from threshold import rasa_overrides
 
 # Rasa's own limit; a longer one would only make people wait longer.
@@ -56,7 +56,7 @@ def failed_action_this_turn(tracker: DialogueStateTracker, actions: Iterable[Tex
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
-class ActionServerFallbackPolicy(Policy):
+class ActionServerFallbackPolicy(UntrainedPolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"priority": 7, "actions": [], "response": None, "action_timeout_seconds": 5}
@@ -113,18 +113,9 @@ class ActionServerFallbackPolicy(Policy):
             )
         return replies, timeout
 
-    def train(
-        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
+    def missing_from(self, domain: Domain) -> List[Text]:
         names = list(self.replies) + list(self.replies.values())
-        missing = [name for name in dict.fromkeys(names) if name not in domain.action_names_or_texts]
-        if missing:
-            raise InvalidConfigException(
-                f"ActionServerFallbackPolicy: not in the domain: {', '.join(missing)}."
-            )
-        with self._model_storage.write_to(self._resource):
-            pass  # nothing to learn; the resource lets the model load this policy
-        return self._resource
+        return [name for name in dict.fromkeys(names) if name not in domain.action_names_or_texts]
 
     def predict_action_probabilities(
         self,

@@ -15,16 +15,17 @@ and its priority is above the RulePolicy's, so it wins. Every other turn it pred
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_DEACTIVATE_LOOP_NAME, ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
+
+from components.untrained_policy import UntrainedPolicy
 
 
 def leaves_the_form(tracker: DialogueStateTracker, intents) -> bool:
@@ -35,7 +36,7 @@ def leaves_the_form(tracker: DialogueStateTracker, intents) -> bool:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
-class LeaveFormPolicy(Policy):
+class LeaveFormPolicy(UntrainedPolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"priority": 7, "intents": []}
@@ -54,15 +55,8 @@ class LeaveFormPolicy(Policy):
             raise InvalidConfigException("LeaveFormPolicy: `intents` must be a list of intent names.")
         self.intents = frozenset(intents)
 
-    def train(
-        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        missing = sorted(self.intents - set(domain.intents))
-        if missing:
-            raise InvalidConfigException(f"LeaveFormPolicy: not intents in the domain: {', '.join(missing)}.")
-        with self._model_storage.write_to(self._resource):
-            pass  # nothing to learn; the resource lets the model load this policy
-        return self._resource
+    def missing_from(self, domain: Domain) -> List[Text]:
+        return sorted(self.intents - set(domain.intents))
 
     def predict_action_probabilities(
         self,

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Text
 
 import yaml
-from rasa.core.policies.policy import Policy, PolicyPrediction
+from rasa.core.policies.policy import PolicyPrediction
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -34,9 +34,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
-from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
+
+from components.untrained_policy import UntrainedPolicy
 
 ALARM_INTENTS = {"crisis", "medical_emergency"}
 _WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -89,7 +90,7 @@ def question_answered(tracker: DialogueStateTracker) -> Optional[Text]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
-class SafetyFollowUpPolicy(Policy):
+class SafetyFollowUpPolicy(UntrainedPolicy):
     RESPONSE_KEYS = (
         "safe_response",
         "not_safe_response",
@@ -129,15 +130,8 @@ class SafetyFollowUpPolicy(Policy):
         self.unsure_words = load_unsure_words(Path(config["patterns"]))
         self.min_confidence = float(config["min_yes_confidence"])
 
-    def train(
-        self, training_trackers: List[TrackerWithCachedStates], domain: Domain, **kwargs: Any
-    ) -> Resource:
-        missing = [name for name in self.responses.values() if name not in domain.action_names_or_texts]
-        if missing:
-            raise InvalidConfigException(f"SafetyFollowUpPolicy: not in the domain: {', '.join(missing)}.")
-        with self._model_storage.write_to(self._resource):
-            pass  # nothing to learn; the resource lets the model load this policy
-        return self._resource
+    def missing_from(self, domain: Domain) -> List[Text]:
+        return [name for name in self.responses.values() if name not in domain.action_names_or_texts]
 
     def reply_to(self, asked: Text, answer: UserUttered) -> Optional[Text]:
         """The response for `answer` to the question asked by `asked`, or None to leave it to the rules."""
