@@ -25,6 +25,10 @@ export PYTHONWARNINGS := ignore::DeprecationWarning
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') \
                    $(wildcard risk_corpus/*.yml) $(wildcard components/*.py) $(SPACY_OK)
+# A deleted or renamed training file changes no file's date, so the list of their names is a
+# prerequisite too: it is rewritten only when the list changes.
+TRAINING_LIST := models/.training-inputs
+$(shell mkdir -p models; echo '$(sort $(TRAINING_INPUTS))' | cmp -s - $(TRAINING_LIST) || echo '$(sort $(TRAINING_INPUTS))' > $(TRAINING_LIST))
 
 .PHONY: help setup train chat run cluster bench-cluster test test-second-clinic lint screenshots eval eval-frozen bench soak purge insights clean article-hashes check-browser
 
@@ -52,7 +56,7 @@ $(SPACY_OK): $(INSTALLED) scripts/build_spacy_pipeline.py
 
 train: $(MODEL) ## Train the model into models/ (only when the data changed)
 
-$(MODEL): $(INSTALLED) $(TRAINING_INPUTS)
+$(MODEL): $(INSTALLED) $(TRAINING_INPUTS) $(TRAINING_LIST)
 	$(RASA) train --fixed-model-name threshold --out models
 	@touch $@
 

@@ -202,3 +202,49 @@ def test_make_run_listens_on_loopback_only_and_keeps_the_api_token_off_command_l
     finally:
         os.killpg(run.pid, signal.SIGTERM)
         run.wait(timeout=60)
+
+
+def test_make_train_retrains_when_a_training_file_is_deleted(tmp_path):
+    """A deleted data file changes no file's date; the model must still be rebuilt."""
+    import os
+    import time
+
+    shutil.copy(PROJECT_ROOT / "Makefile", tmp_path / "Makefile")
+    for name in (
+        ".venv/.installed",
+        "requirements.txt",
+        "requirements-nodeps.txt",
+        "scripts/build_spacy_pipeline.py",
+        ".spacy/en_threshold/meta.json",
+        "config.yml",
+        "domain.yml",
+        "data/nlu/kept.yml",
+        "data/nlu/removed.yml",
+        "components/x.py",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n")
+    # Each made file newer than what it is made from, as after `make setup` and `make train`.
+    now = time.time()
+
+    def age(name, seconds_ago):
+        os.utime(tmp_path / name, (now - seconds_ago, now - seconds_ago))
+
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            os.utime(path, (now - 10, now - 10))
+    age(".venv/.installed", 9)
+    age(".spacy/en_threshold/meta.json", 8)
+
+    def plan():
+        done = subprocess.run(["make", "-n", "train"], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    plan()  # writes the list of training files
+    age("models/.training-inputs", 7)
+    (tmp_path / "models" / "threshold.tar.gz").write_text("model\n")
+    age("models/threshold.tar.gz", 5)
+    assert "rasa train" not in plan()
+    (tmp_path / "data" / "nlu" / "removed.yml").unlink()
+    assert "rasa train" in plan()
