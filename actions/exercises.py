@@ -85,11 +85,15 @@ class ActionExerciseStep(ExerciseAction):
         library = self.library
         exercise = library.by_id(tracker.get_slot("exercise_id"))
         if exercise is None:
+            # Asked as "what now?" after reading, not inside an exercise: the ways on from here,
+            # the therapist first.
+            dispatcher.utter_message(text=library.messages["no_active"])
             dispatcher.utter_message(
-                text=library.messages["no_active"],
+                response=POINTER_RESPONSE,
                 buttons=[
-                    button(library.buttons["start"], "/ask_exercise"),
                     button(library.buttons["therapist"], "/book_appointment"),
+                    button(library.buttons["prepare"], "/prepare_first_session"),
+                    button(library.buttons["start"], "/ask_exercise"),
                 ],
             )
             return []

@@ -25,7 +25,7 @@ REQUIRED_MESSAGES = (
     "finished",
     "unavailable",
 )
-REQUIRED_BUTTONS = ("next", "another", "therapist", "stop", "start")
+REQUIRED_BUTTONS = ("next", "another", "therapist", "stop", "start", "prepare")
 MIN_STEPS, MAX_STEPS = 3, 6
 
 

@@ -140,9 +140,20 @@ def test_stepping_through_to_the_end_then_the_pointer():
     assert events == [SlotSet("exercise_id", None), SlotSet("exercise_step", None)]
 
 
-def test_next_without_an_exercise_offers_one():
+def test_next_without_an_exercise_points_to_a_therapist_and_offers_the_guide_and_an_exercise():
     messages, events = run(ActionExerciseStep(), slots={"exercise_id": None})
     assert messages[0]["text"] == LIBRARY.messages["no_active"]
+    assert messages[1]["response"] == "utter_therapist_pointer"
+    assert [b["payload"] for b in messages[1]["buttons"]] == [
+        "/book_appointment",
+        "/prepare_first_session",
+        "/ask_exercise",
+    ]
+    assert [b["title"] for b in messages[1]["buttons"]] == [
+        LIBRARY.buttons["therapist"],
+        LIBRARY.buttons["prepare"],
+        LIBRARY.buttons["start"],
+    ]
     assert events == []
 
 
