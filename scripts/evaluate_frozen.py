@@ -40,6 +40,9 @@ ALARMS = {"utter_crisis", "utter_medical_emergency"}
 CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
+    "nlu_test_6.yml": "Written and committed (6136034) before it was measured; never used to choose "
+    "anything. Measured once, on the model of f47785e (docs/measurements.md); read after that, it is a "
+    "development set.",
     "nlu_test_5.yml": "Written and committed (66fd9f8) before it was measured; never used to choose "
     "anything. Measured once, on the model of d94d2d0 (docs/measurements.md); read after that, it is a "
     "development set.",
@@ -77,6 +80,9 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
+    "risk_test_7.yml": "Written and committed (6136034) before it was measured; never used to choose "
+    "anything. Measured once, on the model of f47785e (docs/measurements.md); read after that, it is a "
+    "development set.",
     "risk_test_6.yml": "Written and committed (66fd9f8) before it was measured; never used to choose "
     "anything. Measured once, on the model of d94d2d0 (docs/measurements.md); read after that, it is a "
     "development set.",
