@@ -459,8 +459,9 @@ def run(settings: Settings) -> int:
         handle.write(f"requirepass {redis_password}\n")
     db_password = kept_secret("db_password")
     print(f"Starting {settings.servers} Rasa server processes behind nginx on port {settings.rasa_port}.")
-    # Ctrl-C, a stop request or a closed terminal: stop everything this started.
-    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+    # Ctrl-C, a stop request or a closed terminal: stop everything this started. SIGINT too,
+    # because a program started from a script's background job inherits it ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, stop_on_signal)
     with running_postgres(
         port=settings.db_port, keep_in=str(STATE / "postgres"), password=db_password
