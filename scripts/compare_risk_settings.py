@@ -29,10 +29,19 @@ from components.risk_stage import RiskStage, training_texts  # noqa: E402
 from components.safety_net import SafetyNet, load_patterns  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev"
-# The five earlier frozen risk sets: all read since their measurements. Never the newest.
+# The earlier frozen risk sets: all read since their measurements. Never the newest.
 READ_FROZEN = [
     ROOT / "tests" / "data" / "frozen" / name
-    for name in ("risk_test.yml", "risk_test_2.yml", "risk_test_3.yml", "risk_test_4.yml", "risk_test_5.yml")
+    for name in (
+        "risk_test.yml",
+        "risk_test_2.yml",
+        "risk_test_3.yml",
+        "risk_test_4.yml",
+        "risk_test_5.yml",
+        "risk_test_6.yml",
+        "risk_test_7.yml",
+        "risk_test_8.yml",
+    )
 ]
 CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
 FULL = {"crisis", "medical_emergency"}
