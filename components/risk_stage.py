@@ -254,13 +254,17 @@ class RiskStage(GraphComponent):
 
         A sentence read alone loses its context: "Would rather die than sit in a waiting
         room. Do you do Zoom?" is harmless as a whole, not as its first sentence. The
-        sentence still counts: one sentence of risk inside a calm paragraph gets at
-        least the check-in question."""
+        sentence still counts: context can lower a sentence from the crisis reply to the
+        check-in question, never below it. A sentence that would get the check-in on its
+        own keeps it inside a calm paragraph ("Therapy is going well. Yesterday I thought
+        about jumping off the car park. Is that expected?")."""
         weight = float(self.config["context_weight"])
         if len(risk) < 2 or not weight:
             return risk
         adjusted = risk.copy()
         adjusted[1:] = (1 - weight) * risk[1:] + weight * max(risk[0], 0.0)
+        own_check_in = np.minimum(risk[1:], float(self.config["check_threshold"]))
+        adjusted[1:] = np.maximum(adjusted[1:], own_check_in)
         return adjusted
 
     def decide(self, assessment: Dict[Text, Any]) -> Tuple[Optional[Text], Optional[Text], float]:

@@ -85,6 +85,17 @@ def test_a_sentence_is_read_in_the_context_of_its_message():
     assert stage_with(context_weight=0.0).in_context(np.array([0.05, 0.9]))[1] == pytest.approx(0.9)
 
 
+def test_context_never_takes_a_sentence_below_the_check_in_it_would_get_on_its_own():
+    stage = stage_with(context_weight=0.3)
+    check = stage.config["check_threshold"]
+    # Alone, the second sentence gets the check-in; the calm message around it must not undo that.
+    adjusted = stage.in_context(np.array([0.02, check + 0.05, check - 0.1]))
+    assert adjusted[1] >= check
+    # Below the check-in on its own, a calm message does not lower it; a riskier one raises it.
+    assert adjusted[2] == pytest.approx(check - 0.1)
+    assert stage.in_context(np.array([0.6, 0.1]))[1] == pytest.approx(0.7 * 0.1 + 0.3 * 0.6)
+
+
 def one_piece(**probabilities):
     row = np.zeros(len(risk_model.LABELS))
     for label, value in probabilities.items():
@@ -202,6 +213,41 @@ def test_someone_else_in_danger_now_gets_the_emergency_number_first(new_conversa
     assert reply["action"] in {"utter_crisis_third_party", "utter_medical_emergency"}
     first_line = reply["text"].split("\n")[0]
     assert CONTACTS["emergency_number"] in first_line
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "my dad just collapsed in the kitchen and he isn't answering me, what do i do",
+        "Mi hijo se cayó de la litera, tiene sangre en la cabeza y no reacciona bien",
+    ],
+)
+def test_an_emergency_of_someone_with_the_writer_gets_the_emergency_reply_with_the_number_first(
+    new_conversation, message
+):
+    reply = new_conversation().say(message)[0]
+    assert reply["action"] == "utter_medical_emergency", reply["action"]
+    assert CONTACTS["emergency_number"] in reply["text"].split("\n")[0]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(
+            "I'm going to log off now. Take care.",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known defect (README): read as a farewell; 'I'm going to ... now' plus 'take care' "
+                "scores as suicide, even with goodbyes in the risk corpus",
+            ),
+        ),
+        "ok I need to head out, thanks for the help tonight",
+        "going to bed now, see you another day",
+    ],
+)
+def test_a_goodbye_to_the_chat_gets_neither_the_crisis_reply_nor_the_check_in(conversation, message):
+    parse = conversation.parse(message)
+    assert parse["intent"]["name"] not in ALARMS, parse["risk_stage"]
 
 
 def test_worry_about_someone_else_gets_the_third_party_reply_with_the_crisis_line(new_conversation):
