@@ -29,20 +29,12 @@ from components.risk_stage import RiskStage, training_texts  # noqa: E402
 from components.safety_net import SafetyNet, load_patterns  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev"
-# The earlier frozen risk sets: all read since their measurements. Never the newest.
-READ_FROZEN = [
-    ROOT / "tests" / "data" / "frozen" / name
-    for name in (
-        "risk_test.yml",
-        "risk_test_2.yml",
-        "risk_test_3.yml",
-        "risk_test_4.yml",
-        "risk_test_5.yml",
-        "risk_test_6.yml",
-        "risk_test_7.yml",
-        "risk_test_8.yml",
-    )
-]
+# Every frozen risk set but the newest: each was read after its one measurement. The newest
+# is never used for choices (it may not be measured yet), so it is left out by rule.
+READ_FROZEN = sorted(
+    (ROOT / "tests" / "data" / "frozen").glob("risk_test*.yml"),
+    key=lambda path: int(path.stem.rpartition("_")[2]) if path.stem[-1].isdigit() else 1,
+)[:-1]
 CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
 FULL = {"crisis", "medical_emergency"}
 # (check_threshold, emergency_check_below); the first row is config.yml's.

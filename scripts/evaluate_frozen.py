@@ -41,7 +41,8 @@ CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
     "nlu_test_8.yml": "Written and committed (8b174ad) before it was measured; never used to choose "
-    "anything. Measured once, on the model of a963a84 (docs/measurements.md).",
+    "anything. Measured once, on the model of a963a84 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "nlu_test_7.yml": "Written and committed (429293c, three messages added in 8582728) before it was "
     "measured; never used to choose anything. Measured once, on the model of 7c46714 "
     "(docs/measurements.md); read after that, it is a development set.",
@@ -86,7 +87,8 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_9.yml": "Written and committed (8b174ad) before it was measured; never used to choose "
-    "anything. Measured once, on the model of a963a84 (docs/measurements.md).",
+    "anything. Measured once, on the model of a963a84 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "risk_test_8.yml": "Written and committed (429293c) before it was measured; never used to choose "
     "anything. Measured once, on the model of 7c46714 (docs/measurements.md); read after that, it is a "
     "development set.",
