@@ -237,8 +237,8 @@ def test_an_emergency_of_someone_with_the_writer_gets_the_emergency_reply_with_t
             "I'm going to log off now. Take care.",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known defect (README): read as a farewell; 'I'm going to ... now' plus 'take care' "
-                "scores as suicide, even with goodbyes in the risk corpus",
+                reason="known defect (README): 'I'm going to ... now' plus 'take care' reads like a farewell "
+                "before suicide; with goodbyes in the risk corpus and the NLU data it gets the check-in question",
             ),
         ),
         "ok I need to head out, thanks for the help tonight",
