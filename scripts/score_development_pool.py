@@ -50,8 +50,11 @@ def nlu_messages():
 
 async def score(model_path):
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
 
     agent = Agent.load(str(model_path))
+    # Rasa logs every parse at debug level; only the table is wanted here.
+    configure_structlog(logging.WARNING)
     logging.disable(logging.WARNING)
     topics = set(article_topics())
     risk = list(dict.fromkeys(compare_risk_settings.development_messages()))
