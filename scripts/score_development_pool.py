@@ -1,12 +1,13 @@
-"""Every development message through the trained model, as a person's message goes: the
+"""The development messages through the trained model, as a person's message goes: the
 intent /model/parse would return, after the classifier, the risk stage and the patterns.
 
 The pool: the development sets (tests/data/dev/) and every frozen set but the newest of
-each kind (read since their one measurement). Risk messages are counted as
-`scripts/compare_risk_settings.py` counts them; NLU messages by the intent they were
+each kind (read since their one measurement), each distinct message once. Risk messages
+carry the same expectations as in `scripts/compare_risk_settings.py` (which scores the risk
+stage and patterns alone, with repeats); NLU messages are scored by the intent they were
 written for. Development figures only: the newest frozen sets are left out by rule.
 
-Usage: .venv/bin/python scripts/score_development_pool.py [MODEL]   (about 6 minutes)
+Usage: .venv/bin/python scripts/score_development_pool.py [MODEL]   (about 8 minutes)
 """
 
 import asyncio
@@ -31,14 +32,15 @@ FULL = {"crisis", "medical_emergency"}
 
 def _numbered(pattern):
     paths = (ROOT / "tests" / "data" / "frozen").glob(pattern)
-    return sorted(paths, key=lambda path: int(path.stem.rpartition("_")[2]))
+    # The first set of a kind has no number ("nlu_test.yml").
+    return sorted(paths, key=lambda path: int(path.stem.rpartition("_")[2]) if path.stem[-1].isdigit() else 1)
 
 
 def nlu_messages():
     """(intent, text) of the development NLU sets and every frozen NLU set but the newest."""
     found = []
     for path in (
-        sorted((ROOT / "tests" / "data" / "dev").glob("nlu_messages*.yml")) + _numbered("nlu_test_*.yml")[:-1]
+        sorted((ROOT / "tests" / "data" / "dev").glob("nlu_messages*.yml")) + _numbered("nlu_test*.yml")[:-1]
     ):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if "messages" in data:

@@ -237,8 +237,8 @@ def test_an_emergency_of_someone_with_the_writer_gets_the_emergency_reply_with_t
             "I'm going to log off now. Take care.",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known defect (README): 'I'm going to ... now' plus 'take care' reads like a farewell "
-                "before suicide; with goodbyes in the risk corpus and the NLU data it gets the check-in question",
+                reason="known defect (README): 'I'm going to ... now' plus 'take care' reads like a "
+                "farewell before suicide; it gets the check-in question",
             ),
         ),
         "ok I need to head out, thanks for the help tonight",
@@ -248,6 +248,16 @@ def test_an_emergency_of_someone_with_the_writer_gets_the_emergency_reply_with_t
 def test_a_goodbye_to_the_chat_gets_neither_the_crisis_reply_nor_the_check_in(conversation, message):
     parse = conversation.parse(message)
     assert parse["intent"]["name"] not in ALARMS, parse["risk_stage"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["I'm going to log off now. Take care.", "ok I need to head out, thanks for the help tonight"],
+)
+def test_a_goodbye_to_the_chat_never_gets_the_full_crisis_reply(conversation, message):
+    # The known defect above may cost a question; it must not cost the full crisis reply.
+    parse = conversation.parse(message)
+    assert parse["intent"]["name"] not in ("crisis", "medical_emergency"), parse["risk_stage"]
 
 
 def test_worry_about_someone_else_gets_the_third_party_reply_with_the_crisis_line(new_conversation):
