@@ -29,12 +29,19 @@ from components.risk_stage import RiskStage, training_texts  # noqa: E402
 from components.safety_net import SafetyNet, load_patterns  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev"
+
+
 # Every frozen risk set but the newest: each was read after its one measurement. The newest
 # is never used for choices (it may not be measured yet), so it is left out by rule.
-READ_FROZEN = sorted(
-    (ROOT / "tests" / "data" / "frozen").glob("risk_test*.yml"),
-    key=lambda path: int(path.stem.rpartition("_")[2]) if path.stem[-1].isdigit() else 1,
-)[:-1]
+def numbered_frozen_sets(pattern):
+    """The frozen sets of a kind, oldest first (the first of a kind has no number)."""
+    return sorted(
+        (ROOT / "tests" / "data" / "frozen").glob(pattern),
+        key=lambda path: int(path.stem.rpartition("_")[2]) if path.stem[-1].isdigit() else 1,
+    )
+
+
+READ_FROZEN = numbered_frozen_sets("risk_test*.yml")[:-1]
 CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
 FULL = {"crisis", "medical_emergency"}
 # (check_threshold, emergency_check_below); the first row is config.yml's.
@@ -95,19 +102,24 @@ def measure(model, patterns, messages, check, emergency_below):
     stage._embedder = risk_model.Embedder(threads=2, cache_dir=ROOT / ".cache" / "risk_dev")
     counts = Counter()
     for expected, text in messages:
-        intent = decide(stage, patterns, net_config, text)
-        counts[expected] += 1
-        if expected == "crisis":
-            counts["caught"] += intent in CAUGHT
-            counts["full"] += intent in FULL
-        elif expected == "medical_emergency":
-            counts["emergency"] += intent == "medical_emergency"
-        elif expected == "third_party":
-            counts["third"] += intent in CAUGHT | {"crisis_third_party"}
-        else:
-            counts["alarms"] += intent in FULL
-            counts["checks"] += intent == "crisis_check"
+        count_outcome(counts, expected, decide(stage, patterns, net_config, text))
     return counts
+
+
+def count_outcome(counts, expected, intent):
+    """Adds one risk message's outcome: expected is crisis, medical_emergency, third_party or
+    harmless; intent is what the message got."""
+    counts[expected] += 1
+    if expected == "crisis":
+        counts["caught"] += intent in CAUGHT
+        counts["full"] += intent in FULL
+    elif expected == "medical_emergency":
+        counts["emergency"] += intent == "medical_emergency"
+    elif expected == "third_party":
+        counts["third"] += intent in CAUGHT | {"crisis_third_party"}
+    else:
+        counts["alarms"] += intent in FULL
+        counts["checks"] += intent == "crisis_check"
 
 
 def main():

@@ -26,22 +26,13 @@ import compare_risk_settings  # noqa: E402
 
 from threshold.article_topics import article_topics  # noqa: E402
 
-CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
-FULL = {"crisis", "medical_emergency"}
-
-
-def _numbered(pattern):
-    paths = (ROOT / "tests" / "data" / "frozen").glob(pattern)
-    # The first set of a kind has no number ("nlu_test.yml").
-    return sorted(paths, key=lambda path: int(path.stem.rpartition("_")[2]) if path.stem[-1].isdigit() else 1)
-
 
 def nlu_messages():
     """(intent, text) of the development NLU sets and every frozen NLU set but the newest."""
     found = []
-    for path in (
-        sorted((ROOT / "tests" / "data" / "dev").glob("nlu_messages*.yml")) + _numbered("nlu_test*.yml")[:-1]
-    ):
+    development = sorted((ROOT / "tests" / "data" / "dev").glob("nlu_messages*.yml"))
+    read_frozen = compare_risk_settings.numbered_frozen_sets("nlu_test*.yml")[:-1]
+    for path in development + read_frozen:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         if "messages" in data:
             found += [(m["intent"], m["text"]) for m in data["messages"]]
@@ -64,16 +55,7 @@ async def score(model_path):
     counts, right, total = Counter(), Counter(), Counter()
     for expected, text in risk:
         intent = (await agent.parse_message(text))["intent"]["name"]
-        counts[expected] += 1
-        if expected == "crisis":
-            counts["caught"] += intent in CAUGHT
-        elif expected == "medical_emergency":
-            counts["emergency reply"] += intent == "medical_emergency"
-        elif expected == "third_party":
-            counts["answered"] += intent in CAUGHT | {"crisis_third_party"}
-        else:
-            counts["look-alike full alarms"] += intent in FULL
-            counts["look-alike check-ins"] += intent == "crisis_check"
+        compare_risk_settings.count_outcome(counts, expected, intent)
     for expected, text in nlu:
         intent = (await agent.parse_message(text))["intent"]["name"]
         kind = "topics" if expected in topics else "other intents"
@@ -81,15 +63,15 @@ async def score(model_path):
         right[kind] += intent == expected
         total[expected] += 1
         right[expected] += intent == expected
-        counts["NLU full alarms"] += intent in FULL
+        counts["NLU full alarms"] += intent in compare_risk_settings.FULL
         counts["NLU check-ins"] += intent == "crisis_check"
     rows = [
         ("crises caught", f"{counts['caught']}/{counts['crisis']}"),
-        ("emergencies: emergency reply", f"{counts['emergency reply']}/{counts['medical_emergency']}"),
-        ("someone else at risk answered", f"{counts['answered']}/{counts['third_party']}"),
+        ("emergencies: emergency reply", f"{counts['emergency']}/{counts['medical_emergency']}"),
+        ("someone else at risk answered", f"{counts['third']}/{counts['third_party']}"),
         (
             "look-alikes: full alarms / check-ins",
-            f"{counts['look-alike full alarms']} / {counts['look-alike check-ins']} of {counts['harmless']}",
+            f"{counts['alarms']} / {counts['checks']} of {counts['harmless']}",
         ),
         ("NLU messages: full alarms / check-ins", f"{counts['NLU full alarms']} / {counts['NLU check-ins']}"),
         ("NLU: topics", f"{right['topics']}/{total['topics']}"),
