@@ -378,6 +378,36 @@ def test_a_restarted_postgresql_is_used_again_without_restarting_the_rest(runnin
     assert running_cluster.pids() == pids, "nothing else was restarted"
 
 
+def pg_ctl(running, *arguments):
+    data = running.state / "postgres" / "data"
+    command = [f"{load_script('local_postgres').bin_dir()}/pg_ctl", "-D", str(data), "-w", *arguments]
+    command = ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_messages_answered_while_postgresql_is_stopped_are_stored_when_it_is_back(running_cluster):
+    # One server process throughout: each process keeps what it could not store.
+    server = running_cluster.server_url(1)
+    sender = f"pg-down-{uuid.uuid4().hex[:8]}"
+    assert send(server, sender, "what is transference?")[0] == 200
+    pg_ctl(running_cluster, "-m", "fast", "stop")
+    try:
+        for text in ("while the database is down", "still down"):
+            status, replies = send(server, sender, text)
+            assert status == 200 and replies, "answered while the database is down"
+    finally:
+        folder = running_cluster.state / "postgres"
+        options = f"-p {running_cluster.ports['CLUSTER_DB_PORT']} -k {folder} -c listen_addresses=127.0.0.1"
+        pg_ctl(running_cluster, "-l", str(folder / "server.log"), "-o", options, "start")
+    assert send(server, sender, "back again")[0] == 200
+    assert stored_user_texts(running_cluster, sender) == [
+        "what is transference?",
+        "while the database is down",
+        "still down",
+        "back again",
+    ]
+
+
 def test_ctrl_c_stops_everything_the_cluster_started(running_cluster):
     pids = running_cluster.pids()
     running_cluster.process.send_signal(signal.SIGINT)

@@ -17,20 +17,30 @@ saved: their number, highest id and latest timestamp over all sessions, which on
 grow (`stored_stamp`). Another server writing to the same database, even a new
 session and a crisis, or a purge, is noticed. The database stays the record.
 
+While the database cannot be reached, no conversation is lost: a conversation whose turn
+could not be saved is kept in memory (`_unsaved`, with how many of its events the database
+already holds), read from there for its next message, so a reply to "are you safe right
+now?" still knows the question, and written out in full when the database answers again (at
+the next message of any conversation). A request to delete a conversation made meanwhile is
+carried out first. Only a restart of this server while the database is down loses them.
+
 "Delete my conversation": when a turn ends with the reply that confirms it
 (FORGET_ACTION, after the person said yes), the store saves the turn and then deletes
 every stored event of that conversation, in all its sessions, and forgets its copy in
 memory; the next message starts a new conversation.
 """
 
+import copy
 import fcntl
+import itertools
+import json
 import logging
 import os
 import time
 import zlib
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Optional, Text, Tuple
+from typing import Any, List, Optional, Text, Tuple
 
 import sqlalchemy as sa
 import yaml
@@ -211,6 +221,13 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         self._recent: OrderedDict[Text, Tuple[DialogueStateTracker, float, Tuple]] = OrderedDict()
         # How many events of a conversation in use are in the database, as checked when it was read.
         self._stored_counts: dict = {}
+        # Conversations whose last turns the database did not take, with how many of their
+        # events it holds, and conversations to delete once it answers again.
+        self._unsaved: OrderedDict[Text, List[Tuple[DialogueStateTracker, int]]] = OrderedDict()
+        self._to_forget: set = set()
+        # Which copy of a waiting conversation retrieve() handed out last: saving it replaces
+        # the copy that waits.
+        self._handed_out: dict = {}
         self._recent_limit = recent_conversations
         self._recent_seconds = recent_minutes * 60
         settings = settings_from_environment(host=host, **kwargs)
@@ -261,18 +278,71 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         return tuple(row)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        self.write_unsaved()
+        unsaved = self._unsaved.get(sender_id)
+        if unsaved is not None:
+            # The database is still down: this conversation as it stands, not an empty one. A
+            # copy, so a turn that fails before it is saved leaves nothing behind here either.
+            tracker = copy.deepcopy(unsaved[-1][0])
+            self._stored_counts[sender_id] = (id(tracker), unsaved[-1][1])
+            self._handed_out[sender_id] = id(tracker)
+            return tracker
         # Taken out while in use: a turn that fails before it is saved leaves no copy behind.
         recent = self._recent.pop(sender_id, None)
         if recent is not None:
             tracker, saved_at, stamp = recent
+            try:
+                current = self.stored_stamp(sender_id)
+            except sa.exc.SQLAlchemyError:
+                # The database is down: the copy this server saved last is the latest there is.
+                self._stored_counts[sender_id] = (id(tracker), len(tracker.events))
+                return tracker
             fresh = time.monotonic() - saved_at < self._recent_seconds
-            if fresh and self.stored_stamp(sender_id) == stamp:
+            if fresh and current == stamp:
                 self._stored_counts[sender_id] = (id(tracker), len(tracker.events))
                 return tracker
         tracker = await super().retrieve(sender_id)
         if tracker is not None:
             self._stored_counts[sender_id] = (id(tracker), len(tracker.events))
         return tracker
+
+    def write_unsaved(self) -> None:
+        """Carries out the deletions and writes the conversations that waited for the database,
+        oldest first; stops at the first failure (the database is still down)."""
+        try:
+            while self._to_forget:
+                sender_id = next(iter(self._to_forget))
+                self._delete_stored(sender_id)
+                self._to_forget.discard(sender_id)
+            while self._unsaved:
+                sender_id, waiting = next(iter(self._unsaved.items()))
+                while waiting:
+                    self._write(*waiting[0])
+                    waiting.pop(0)
+                del self._unsaved[sender_id]
+                self._handed_out.pop(sender_id, None)
+                logger.info("A conversation kept in memory while the database was down is now stored.")
+        except sa.exc.SQLAlchemyError:
+            return
+
+    def _write(self, tracker: DialogueStateTracker, stored: int) -> None:
+        """Writes the tracker's events after the first `stored` (those the database holds)."""
+        with self.session_scope() as session:
+            for event in itertools.islice(tracker.events, stored, len(tracker.events)):
+                session.add(self.event_row(tracker.sender_id, event))
+            session.commit()
+
+    def event_row(self, sender_id: Text, event: Any) -> Any:
+        """The database row of one event, as Rasa 3.6's SQLTrackerStore.save writes it."""
+        data = event.as_dict()
+        return self.SQLEvent(
+            sender_id=sender_id,
+            type_name=event.type_name,
+            timestamp=data.get("timestamp"),
+            intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+            action_name=data.get("name"),
+            data=json.dumps(data),
+        )
 
     def _additional_events(self, session, tracker: DialogueStateTracker):
         # The count checked when this very tracker was read saves counting again
@@ -284,16 +354,28 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
 
     def forget(self, sender_id: Text) -> int:
         """Deletes every stored event of a conversation, in one transaction; returns how many.
-        SQLite overwrites the deleted rows (secure_delete) and empties its write-ahead log."""
+        SQLite overwrites the deleted rows (secure_delete) and empties its write-ahead log.
+        While the database is down, the deletion waits for it (and the copies in memory go now)."""
         self._recent.pop(sender_id, None)
         self._stored_counts.pop(sender_id, None)
+        self._unsaved.pop(sender_id, None)
+        self._handed_out.pop(sender_id, None)
+        try:
+            deleted = self._delete_stored(sender_id)
+        except sa.exc.SQLAlchemyError:
+            self._to_forget.add(sender_id)
+            logger.warning("The database is down: a conversation will be deleted as soon as it is back.")
+            return 0
+        logger.info("A conversation was deleted at the person's request (%d events).", deleted)
+        return deleted
+
+    def _delete_stored(self, sender_id: Text) -> int:
         with self.session_scope() as session:
             deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
             session.commit()
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        logger.info("A conversation was deleted at the person's request (%d events).", deleted)
         return deleted
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -302,11 +384,29 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             # broker): everything goes at once.
             self.forget(tracker.sender_id)
             return
-        await super().save(tracker)
+        self.write_unsaved()
+        if tracker.sender_id in self._unsaved or tracker.sender_id in self._to_forget:
+            # Earlier turns still wait for the database: this one waits behind them.
+            self._keep_unsaved(tracker)
+            return
+        # Saving uses up the count taken when the tracker was read (_additional_events).
+        read = self._stored_counts.get(tracker.sender_id)
+        try:
+            await super().save(tracker)
+        except sa.exc.SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+            logger.error("The conversation database is down (%s): the conversation is kept in memory", reason)
+            if read is not None:
+                self._stored_counts[tracker.sender_id] = read
+            self._keep_unsaved(tracker)
+            return
         if not self._recent_limit:
             return
         self._recent.pop(tracker.sender_id, None)
-        stamp = self.stored_stamp(tracker.sender_id)
+        try:
+            stamp = self.stored_stamp(tracker.sender_id)
+        except sa.exc.SQLAlchemyError:
+            return  # stored; the copy in memory is not kept, so the next message reads it again
         if not tracker.events or stamp[2] != tracker.events[-1].timestamp:
             return  # another server wrote after this tracker's last event: read it again next time
         now = time.monotonic()
@@ -316,3 +416,17 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             or now - next(iter(self._recent.values()))[1] >= self._recent_seconds
         ):
             self._recent.popitem(last=False)
+
+    def _keep_unsaved(self, tracker: DialogueStateTracker) -> None:
+        """Keeps a conversation the database did not take, with how many of its events it holds:
+        those counted when it was read, none for one begun while the database was down."""
+        waiting = self._unsaved.pop(tracker.sender_id, [])
+        handed_out = self._handed_out.pop(tracker.sender_id, None)
+        if waiting and (waiting[-1][0] is tracker or handed_out == id(tracker)):
+            waiting[-1] = (tracker, waiting[-1][1])
+        else:
+            read_as, stored = self._stored_counts.get(tracker.sender_id, (None, None))
+            waiting.append((tracker, stored if read_as == id(tracker) and stored is not None else 0))
+        self._stored_counts.pop(tracker.sender_id, None)
+        self._recent.pop(tracker.sender_id, None)
+        self._unsaved[tracker.sender_id] = waiting
