@@ -121,10 +121,12 @@ def test_memory_can_be_turned_off(tmp_path):
         {"recent_conversations": "many"},
         {"recent_minutes": 0},
         {"recent_minutes": True},
+        {"retry_seconds": 0},
+        {"retry_seconds": "soon"},
     ],
 )
-def test_bad_settings_are_refused(tmp_path, settings):
-    with pytest.raises(ValueError, match="tracker_store: recent_"):
+def test_bad_settings_are_refused_with_the_setting_named(tmp_path, settings):
+    with pytest.raises(ValueError, match=f"tracker_store: {next(iter(settings))} "):
         new_store(tmp_path / "c.db", **settings)
 
 

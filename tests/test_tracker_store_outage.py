@@ -17,9 +17,10 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
-def new_store(database):
+def new_store(database, **settings):
     # Wrapped as Rasa wraps every tracker store it creates.
-    store = ClinicSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(database))
+    settings.setdefault("pending_deletions", str(database.parent / "pending_deletions"))
+    store = ClinicSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(database), **settings)
     return FailSafeTrackerStore(store)
 
 
@@ -115,3 +116,56 @@ def test_a_deletion_asked_for_while_the_database_is_down_happens_when_it_is_back
         take_turn(store, "d", "a new start")
     take_turn(store, "e", "hi")
     assert stored_user_texts(database, "d") == ["a new start"]
+
+
+def test_a_turn_under_way_when_the_database_comes_back_stores_each_event_once(tmp_path):
+    database = tmp_path / "c.db"
+    store = new_store(database)
+    take_turn(store, "f", "one")
+    with database_down(store, tmp_path):
+        take_turn(store, "f", "two")
+        tracker = run(store.retrieve("f"))  # the next turn starts while the database is down
+    tracker.update(UserUttered("three", {"name": "greet", "confidence": 1.0}))
+    tracker.update(ActionExecuted("action_listen"))
+    run(store.save(tracker))
+    assert stored_user_texts(database, "f") == ["one", "two", "three"]
+
+
+def test_a_deletion_asked_for_during_an_outage_is_carried_out_after_a_restart(tmp_path):
+    database = tmp_path / "c.db"
+    store = new_store(database)
+    take_turn(store, "g", "something private")
+    with database_down(store, tmp_path):
+        take_turn(store, "g", "yes", action=FORGET_ACTION)
+    # The server restarts before another message: the request was written down.
+    del store
+    restarted = new_store(database)
+    assert stored_user_texts(database, "g") == []
+    # What is said after the request is a new conversation, and is kept.
+    take_turn(restarted, "g", "a new start")
+    assert stored_user_texts(database, "g") == ["a new start"]
+
+
+def test_what_waits_is_written_soon_after_the_database_is_back_without_another_message(tmp_path):
+    database = tmp_path / "c.db"
+    store = new_store(database, retry_seconds=0.05)
+
+    async def outage_then_recovery():
+        with database_down(store, tmp_path):
+            tracker = await store.get_or_create_tracker("h")
+            tracker.update(UserUttered("said during the outage", {"name": "greet", "confidence": 1.0}))
+            await store.save(tracker)
+        await asyncio.sleep(0.5)
+
+    run(outage_then_recovery())
+    assert stored_user_texts(database, "h") == ["said during the outage"]
+
+
+def test_the_whole_conversation_is_read_from_memory_while_the_database_is_down(tmp_path):
+    store = new_store(tmp_path / "c.db")
+    take_turn(store, "i", "one")
+    with database_down(store, tmp_path):
+        take_turn(store, "i", "two")
+        assert user_texts(run(store.retrieve_full_tracker("i"))) == ["one", "two"]
+        take_turn(store, "i", "three")
+        assert user_texts(run(store.retrieve("i"))) == ["one", "two", "three"]

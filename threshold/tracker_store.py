@@ -30,8 +30,10 @@ every stored event of that conversation, in all its sessions, and forgets its co
 memory; the next message starts a new conversation.
 """
 
+import asyncio
 import copy
 import fcntl
+import hashlib
 import itertools
 import json
 import logging
@@ -204,6 +206,8 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         event_broker=None,
         recent_conversations: int = 200,
         recent_minutes: float = 15,
+        pending_deletions: Text = ".pending_deletions",
+        retry_seconds: float = 5,
         **kwargs: Any,
     ) -> None:
         if (
@@ -218,13 +222,21 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             or recent_minutes <= 0
         ):
             raise ValueError("tracker_store: recent_minutes must be a number of minutes above 0")
+        if isinstance(retry_seconds, bool) or not isinstance(retry_seconds, (int, float)):
+            raise ValueError("tracker_store: retry_seconds must be a number of seconds above 0")
+        if retry_seconds <= 0:
+            raise ValueError("tracker_store: retry_seconds must be a number of seconds above 0")
         self._recent: OrderedDict[Text, Tuple[DialogueStateTracker, float, Tuple]] = OrderedDict()
         # How many events of a conversation in use are in the database, as checked when it was read.
         self._stored_counts: dict = {}
         # Conversations whose last turns the database did not take, with how many of their
         # events it holds, and conversations to delete once it answers again.
         self._unsaved: OrderedDict[Text, List[Tuple[DialogueStateTracker, int]]] = OrderedDict()
-        self._to_forget: set = set()
+        # Deletions asked for while the database was down, one file each (the conversation id
+        # and the time of the request), so that a restart does not undo a promise to forget.
+        self._pending_deletions = Path(pending_deletions)
+        self._retry_seconds = float(retry_seconds)
+        self._retrying = False
         # Which copy of a waiting conversation retrieve() handed out last: saving it replaces
         # the copy that waits.
         self._handed_out: dict = {}
@@ -243,6 +255,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             # After a database restart, no dead pooled connection is used.
             rasa_overrides.check_connections_before_use(self)
         logger.info("Conversations are stored in the %s.", where)
+        self.write_unsaved()  # deletions a previous run could not carry out
 
     @staticmethod
     def _check_reachable(settings: dict, dialect: Text, db: Text, where: Text) -> None:
@@ -306,24 +319,51 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             self._stored_counts[sender_id] = (id(tracker), len(tracker.events))
         return tracker
 
-    def write_unsaved(self) -> None:
+    def write_unsaved(self) -> bool:
         """Carries out the deletions and writes the conversations that waited for the database,
-        oldest first; stops at the first failure (the database is still down)."""
+        oldest first; stops at the first failure (the database is still down). True when
+        nothing waits any more."""
         try:
-            while self._to_forget:
-                sender_id = next(iter(self._to_forget))
-                self._delete_stored(sender_id)
-                self._to_forget.discard(sender_id)
+            for request in sorted(self._pending_deletions.glob("*.json")):
+                asked = json.loads(request.read_text(encoding="utf-8"))
+                self._delete_stored(asked["sender_id"], before=asked["asked_at"])
+                request.unlink()
             while self._unsaved:
                 sender_id, waiting = next(iter(self._unsaved.items()))
                 while waiting:
                     self._write(*waiting[0])
-                    waiting.pop(0)
+                    written = waiting.pop(0)[0]
+                if self._handed_out.get(sender_id) is not None:
+                    # A turn in progress holds a copy: its events up to here are stored now.
+                    self._stored_counts[sender_id] = (self._handed_out.pop(sender_id), len(written.events))
                 del self._unsaved[sender_id]
-                self._handed_out.pop(sender_id, None)
                 logger.info("A conversation kept in memory while the database was down is now stored.")
         except sa.exc.SQLAlchemyError:
+            return False
+        except Exception:  # noqa: BLE001 - a bad file or row must not stop every later message
+            logger.exception("Writing what waited for the conversation database failed")
+            return False
+        return True
+
+    def _retry_later(self) -> None:
+        """Tries again every `retry_seconds` until nothing waits, so that what waits is written
+        (and deletions done) soon after the database is back, not at the next message."""
+        if self._retrying:
             return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not serving: the next message tries again
+
+        async def retry() -> None:
+            try:
+                while not self.write_unsaved():
+                    await asyncio.sleep(self._retry_seconds)
+            finally:
+                self._retrying = False
+
+        self._retrying = True
+        loop.create_task(retry())
 
     def _write(self, tracker: DialogueStateTracker, stored: int) -> None:
         """Writes the tracker's events after the first `stored` (those the database holds)."""
@@ -355,7 +395,8 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
     def forget(self, sender_id: Text) -> int:
         """Deletes every stored event of a conversation, in one transaction; returns how many.
         SQLite overwrites the deleted rows (secure_delete) and empties its write-ahead log.
-        While the database is down, the deletion waits for it (and the copies in memory go now)."""
+        While the database is down, the copies in memory go now and the deletion waits for the
+        database, written down so that a restart still carries it out."""
         self._recent.pop(sender_id, None)
         self._stored_counts.pop(sender_id, None)
         self._unsaved.pop(sender_id, None)
@@ -363,15 +404,24 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         try:
             deleted = self._delete_stored(sender_id)
         except sa.exc.SQLAlchemyError:
-            self._to_forget.add(sender_id)
+            self._pending_deletions.mkdir(parents=True, exist_ok=True)
+            name = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()
+            request = {"sender_id": sender_id, "asked_at": time.time()}
+            (self._pending_deletions / f"{name}.json").write_text(json.dumps(request), encoding="utf-8")
             logger.warning("The database is down: a conversation will be deleted as soon as it is back.")
+            self._retry_later()
             return 0
         logger.info("A conversation was deleted at the person's request (%d events).", deleted)
         return deleted
 
-    def _delete_stored(self, sender_id: Text) -> int:
+    def _delete_stored(self, sender_id: Text, before: Optional[float] = None) -> int:
+        """Deletes a conversation's stored events (those up to `before`, a time, when given:
+        what was said after a deletion request is a new conversation)."""
         with self.session_scope() as session:
-            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
+            query = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id)
+            if before is not None:
+                query = query.filter(self.SQLEvent.timestamp <= before)
+            deleted = query.delete()
             session.commit()
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as connection:
@@ -385,7 +435,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             self.forget(tracker.sender_id)
             return
         self.write_unsaved()
-        if tracker.sender_id in self._unsaved or tracker.sender_id in self._to_forget:
+        if tracker.sender_id in self._unsaved or self.deletion_waits(tracker.sender_id):
             # Earlier turns still wait for the database: this one waits behind them.
             self._keep_unsaved(tracker)
             return
@@ -399,6 +449,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             if read is not None:
                 self._stored_counts[tracker.sender_id] = read
             self._keep_unsaved(tracker)
+            self._retry_later()
             return
         if not self._recent_limit:
             return
@@ -416,6 +467,17 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             or now - next(iter(self._recent.values()))[1] >= self._recent_seconds
         ):
             self._recent.popitem(last=False)
+
+    def deletion_waits(self, sender_id: Text) -> bool:
+        name = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()
+        return (self._pending_deletions / f"{name}.json").exists()
+
+    async def retrieve_full_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        unsaved = self._unsaved.get(sender_id)
+        if unsaved is not None:
+            # The database is down (GET /conversations/<id>/tracker): what waits, as it stands.
+            return copy.deepcopy(unsaved[-1][0])
+        return await super().retrieve_full_tracker(sender_id)
 
     def _keep_unsaved(self, tracker: DialogueStateTracker) -> None:
         """Keeps a conversation the database did not take, with how many of its events it holds:
