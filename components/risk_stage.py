@@ -15,7 +15,10 @@ each sentence, windows of long unpunctuated runs; components/risk_model.py):
    - a medical emergency >= `crisis_threshold` (or at least `emergency_share` of
      the risk: an overdose just taken is both): `medical_emergency`;
    - worry about someone else: `crisis_third_party` (`third_party_now` when it
-     is happening now, so the reply leads with the emergency number);
+     is happening now, so the reply leads with the emergency number), or the
+     emergency reply when what is happening now is a medical emergency (at least
+     `emergency_share` of the worry: a friend bleeding, unconscious, or who has
+     just taken pills);
    - a general question about suicide or self-harm: `crisis_info`;
    - risk >= `check_threshold` but below the crisis threshold: `crisis_check`,
      a warm reply that asks directly (doubt costs a question, not a miss);
@@ -294,6 +297,10 @@ class RiskStage(GraphComponent):
         piece = int(np.argmax(third.sum(axis=1)))
         now = third[piece, 1] > third[piece, 0]
         if third[piece].sum() >= max(self.config["third_party_threshold"], 0.0 if now else own):
+            if now and emergency >= self.config["emergency_share"] * float(third[piece].sum()):
+                # Someone else's body in danger now (bleeding, unconscious, seizing, pills just
+                # taken): the emergency reply, which also says what to do when they are elsewhere.
+                return "medical_emergency", "medical_emergency", emergency
             return (
                 "crisis_third_party",
                 "third_party_now" if now else "third_party",

@@ -130,6 +130,20 @@ def test_worry_about_someone_else_gives_way_to_the_writers_own_likelier_risk():
     assert stage.decide(friend_in_danger_now)[:2] == ("crisis_third_party", "third_party_now")
 
 
+def test_someone_elses_medical_emergency_happening_now_gets_the_emergency_reply():
+    stage = stage_with(third_party_threshold=0.3, emergency_share=0.4)
+    share = stage.config["emergency_share"]
+    # A friend bleeding or unconscious now: the worry is also a body in danger.
+    bleeding = pieces_of({"third_party_now": 0.6, "medical_emergency": 0.6 * share + 0.01, "none": 0.15})
+    assert stage.decide(bleeding)[:2] == ("medical_emergency", "medical_emergency")
+    # A goodbye text and no answer: danger now, but not (yet) a medical one.
+    no_answer = pieces_of({"third_party_now": 0.6, "medical_emergency": 0.6 * share - 0.01, "none": 0.17})
+    assert stage.decide(no_answer)[:2] == ("crisis_third_party", "third_party_now")
+    # Worry that is not about now keeps the third-party reply whatever the emergency share.
+    worried = pieces_of({"third_party": 0.6, "medical_emergency": 0.3, "none": 0.1})
+    assert stage.decide(worried)[0] == "crisis_third_party"
+
+
 def with_concern(assessment):
     assessment["concern"] = risk_model.concern_of(assessment["probabilities"])
     return assessment
