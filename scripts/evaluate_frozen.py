@@ -41,7 +41,8 @@ CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
     "nlu_test_10.yml": "Written and committed (3eaf856) before it was measured; never used to choose "
-    "anything.",
+    "anything. Measured once, on the model of d8bd126 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "nlu_test_9.yml": "Written and committed (c37db90) before it was measured; never used to choose "
     "anything. Measured once, on the model of 71be7c6 (docs/measurements.md); read after that, it is a "
     "development set.",
@@ -92,7 +93,8 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_11.yml": "Written and committed (3eaf856) before it was measured; never used to choose "
-    "anything.",
+    "anything. Measured once, on the model of d8bd126 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "risk_test_10.yml": "Written and committed (c37db90) before it was measured; never used to choose "
     "anything. Measured once, on the model of 71be7c6 (docs/measurements.md); read after that, it is a "
     "development set.",
