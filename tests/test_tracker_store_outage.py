@@ -169,3 +169,16 @@ def test_the_whole_conversation_is_read_from_memory_while_the_database_is_down(t
         assert user_texts(run(store.retrieve_full_tracker("i"))) == ["one", "two"]
         take_turn(store, "i", "three")
         assert user_texts(run(store.retrieve("i"))) == ["one", "two", "three"]
+
+
+def test_a_deletion_that_cannot_be_written_down_still_happens_when_the_database_is_back(tmp_path):
+    database = tmp_path / "c.db"
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    store = new_store(database, pending_deletions=str(not_a_folder / "pending"))
+    take_turn(store, "j", "something private")
+    with database_down(store, tmp_path):
+        take_turn(store, "j", "yes", action=FORGET_ACTION)
+        take_turn(store, "j", "a new start")
+    take_turn(store, "k", "hi")
+    assert stored_user_texts(database, "j") == ["a new start"]

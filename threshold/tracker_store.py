@@ -237,6 +237,8 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         self._pending_deletions = Path(pending_deletions)
         self._retry_seconds = float(retry_seconds)
         self._retrying = False
+        # Deletions that could not be written down (the folder is not writable): kept here.
+        self._deletions_in_memory: dict = {}
         # Which copy of a waiting conversation retrieve() handed out last: saving it replaces
         # the copy that waits.
         self._handed_out: dict = {}
@@ -328,6 +330,10 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
                 asked = json.loads(request.read_text(encoding="utf-8"))
                 self._delete_stored(asked["sender_id"], before=asked["asked_at"])
                 request.unlink()
+            while self._deletions_in_memory:
+                sender_id, asked_at = next(iter(self._deletions_in_memory.items()))
+                self._delete_stored(sender_id, before=asked_at)
+                del self._deletions_in_memory[sender_id]
             while self._unsaved:
                 sender_id, waiting = next(iter(self._unsaved.items()))
                 while waiting:
@@ -404,10 +410,17 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         try:
             deleted = self._delete_stored(sender_id)
         except sa.exc.SQLAlchemyError:
-            self._pending_deletions.mkdir(parents=True, exist_ok=True)
-            name = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()
             request = {"sender_id": sender_id, "asked_at": time.time()}
-            (self._pending_deletions / f"{name}.json").write_text(json.dumps(request), encoding="utf-8")
+            try:
+                self._pending_deletions.mkdir(parents=True, exist_ok=True)
+                self._deletion_file(sender_id).write_text(json.dumps(request), encoding="utf-8")
+            except OSError as error:
+                logger.error(
+                    "A deletion could not be written down in %s (%s): it waits in memory only.",
+                    self._pending_deletions,
+                    error.strerror,
+                )
+                self._deletions_in_memory[sender_id] = request["asked_at"]
             logger.warning("The database is down: a conversation will be deleted as soon as it is back.")
             self._retry_later()
             return 0
@@ -468,9 +481,11 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         ):
             self._recent.popitem(last=False)
 
+    def _deletion_file(self, sender_id: Text) -> Path:
+        return self._pending_deletions / f"{hashlib.sha256(sender_id.encode('utf-8')).hexdigest()}.json"
+
     def deletion_waits(self, sender_id: Text) -> bool:
-        name = hashlib.sha256(sender_id.encode("utf-8")).hexdigest()
-        return (self._pending_deletions / f"{name}.json").exists()
+        return sender_id in self._deletions_in_memory or self._deletion_file(sender_id).exists()
 
     async def retrieve_full_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         unsaved = self._unsaved.get(sender_id)
