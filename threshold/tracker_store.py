@@ -232,13 +232,13 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         # Conversations whose last turns the database did not take, with how many of their
         # events it holds, and conversations to delete once it answers again.
         self._unsaved: OrderedDict[Text, List[Tuple[DialogueStateTracker, int]]] = OrderedDict()
-        # Deletions asked for while the database was down, one file each (the conversation id
-        # and the time of the request), so that a restart does not undo a promise to forget.
+        # Deletions asked for while the database was down (conversation id: time of the
+        # request), each also written down in a file of `pending_deletions`, so that a restart
+        # does not undo a promise to forget. The folder is read once, at start-up.
         self._pending_deletions = Path(pending_deletions)
+        self._deletions: dict = {}
         self._retry_seconds = float(retry_seconds)
         self._retrying = False
-        # Deletions that could not be written down (the folder is not writable): kept here.
-        self._deletions_in_memory: dict = {}
         # Which copy of a waiting conversation retrieve() handed out last: saving it replaces
         # the copy that waits.
         self._handed_out: dict = {}
@@ -257,6 +257,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             # After a database restart, no dead pooled connection is used.
             rasa_overrides.check_connections_before_use(self)
         logger.info("Conversations are stored in the %s.", where)
+        self._deletions = self._written_down_deletions()
         self.write_unsaved()  # deletions a previous run could not carry out
 
     @staticmethod
@@ -325,15 +326,14 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
         """Carries out the deletions and writes the conversations that waited for the database,
         oldest first; stops at the first failure (the database is still down). True when
         nothing waits any more."""
+        if not self._deletions and not self._unsaved:
+            return True
         try:
-            for request in sorted(self._pending_deletions.glob("*.json")):
-                asked = json.loads(request.read_text(encoding="utf-8"))
-                self._delete_stored(asked["sender_id"], before=asked["asked_at"])
-                request.unlink()
-            while self._deletions_in_memory:
-                sender_id, asked_at = next(iter(self._deletions_in_memory.items()))
+            while self._deletions:
+                sender_id, asked_at = next(iter(self._deletions.items()))
                 self._delete_stored(sender_id, before=asked_at)
-                del self._deletions_in_memory[sender_id]
+                del self._deletions[sender_id]
+                self._deletion_file(sender_id).unlink(missing_ok=True)
             while self._unsaved:
                 sender_id, waiting = next(iter(self._unsaved.items()))
                 while waiting:
@@ -346,7 +346,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
                 logger.info("A conversation kept in memory while the database was down is now stored.")
         except sa.exc.SQLAlchemyError:
             return False
-        except Exception:  # noqa: BLE001 - a bad file or row must not stop every later message
+        except Exception:  # noqa: BLE001 - one bad row must not stop every later message
             logger.exception("Writing what waited for the conversation database failed")
             return False
         return True
@@ -411,6 +411,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             deleted = self._delete_stored(sender_id)
         except sa.exc.SQLAlchemyError:
             request = {"sender_id": sender_id, "asked_at": time.time()}
+            self._deletions[sender_id] = request["asked_at"]
             try:
                 self._pending_deletions.mkdir(parents=True, exist_ok=True)
                 self._deletion_file(sender_id).write_text(json.dumps(request), encoding="utf-8")
@@ -420,7 +421,6 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
                     self._pending_deletions,
                     error.strerror,
                 )
-                self._deletions_in_memory[sender_id] = request["asked_at"]
             logger.warning("The database is down: a conversation will be deleted as soon as it is back.")
             self._retry_later()
             return 0
@@ -448,7 +448,7 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
             self.forget(tracker.sender_id)
             return
         self.write_unsaved()
-        if tracker.sender_id in self._unsaved or self.deletion_waits(tracker.sender_id):
+        if tracker.sender_id in self._unsaved or tracker.sender_id in self._deletions:
             # Earlier turns still wait for the database: this one waits behind them.
             self._keep_unsaved(tracker)
             return
@@ -484,8 +484,16 @@ class ClinicSQLTrackerStore(SQLTrackerStore):
     def _deletion_file(self, sender_id: Text) -> Path:
         return self._pending_deletions / f"{hashlib.sha256(sender_id.encode('utf-8')).hexdigest()}.json"
 
-    def deletion_waits(self, sender_id: Text) -> bool:
-        return sender_id in self._deletions_in_memory or self._deletion_file(sender_id).exists()
+    def _written_down_deletions(self) -> dict:
+        """The deletions a previous run wrote down and could not carry out."""
+        found = {}
+        for request in sorted(self._pending_deletions.glob("*.json")):
+            try:
+                asked = json.loads(request.read_text(encoding="utf-8"))
+                found[str(asked["sender_id"])] = float(asked["asked_at"])
+            except (OSError, ValueError, KeyError, TypeError):
+                logger.error("An unreadable deletion request was left in place: %s", request)
+        return found
 
     async def retrieve_full_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         unsaved = self._unsaved.get(sender_id)
