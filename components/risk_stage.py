@@ -252,7 +252,7 @@ class RiskStage(GraphComponent):
             "language": language,
         }
 
-    def in_context(self, risk: np.ndarray) -> np.ndarray:
+    def in_context(self, risk: np.ndarray, keep_own_check_in: bool = True) -> np.ndarray:
         """Each sentence's risk, pulled toward the whole message's (the first piece).
 
         A sentence read alone loses its context: "Would rather die than sit in a waiting
@@ -260,14 +260,16 @@ class RiskStage(GraphComponent):
         sentence still counts: context can lower a sentence from the crisis reply to the
         check-in question, never below it. A sentence that would get the check-in on its
         own keeps it inside a calm paragraph ("Therapy is going well. Yesterday I thought
-        about jumping off the car park. Is that expected?")."""
+        about jumping off the car park. Is that expected?"). With `keep_own_check_in` off, context
+        may take a sentence below its own check-in too: how a warning sign is read (assess_in_context)."""
         weight = float(self.config["context_weight"])
         if len(risk) < 2 or not weight:
             return risk
         adjusted = risk.copy()
         adjusted[1:] = (1 - weight) * risk[1:] + weight * max(risk[0], 0.0)
-        own_check_in = np.minimum(risk[1:], float(self.config["check_threshold"]))
-        adjusted[1:] = np.maximum(adjusted[1:], own_check_in)
+        if keep_own_check_in:
+            own_check_in = np.minimum(risk[1:], float(self.config["check_threshold"]))
+            adjusted[1:] = np.maximum(adjusted[1:], own_check_in)
         return adjusted
 
     def decide(self, assessment: Dict[Text, Any]) -> Tuple[Optional[Text], Optional[Text], float]:
@@ -323,7 +325,11 @@ class RiskStage(GraphComponent):
         what process() decides on (the evaluation scripts call this too)."""
         assessment = self.assess(text)
         assessment["risk"] = self.in_context(assessment["risk"])
-        assessment["concern"] = self.in_context(assessment["concern"])
+        # A warning sign without words of death or harm ("I feel empty", "everything is a chore")
+        # is read in its message's context only: inside a calm message it asks nothing (distress
+        # without risk gets the distress reply). Risk keeps the check-in it gets on its own.
+        warning_sign = self.in_context(assessment["concern"], keep_own_check_in=False)
+        assessment["concern"] = np.maximum(warning_sign, assessment["risk"])
         return assessment
 
     def process(self, messages: List[Message]) -> List[Message]:

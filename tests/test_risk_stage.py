@@ -96,6 +96,26 @@ def test_context_never_takes_a_sentence_below_the_check_in_it_would_get_on_its_o
     assert stage.in_context(np.array([0.6, 0.1]))[1] == pytest.approx(0.7 * 0.1 + 0.3 * 0.6)
 
 
+def test_a_warning_sign_inside_a_calm_message_loses_its_check_in_but_a_risk_sentence_keeps_it(monkeypatch):
+    stage = stage_with(context_weight=0.3)
+    check = stage.config["check_threshold"]
+    # Two calm messages with one sentence each that alone reaches the check-in: in the first it
+    # is a warning sign only ("I feel empty"), in the second it is risk to the writer.
+    calm = 0.02
+    readings = {
+        "warning sign": {"risk": np.array([calm, 0.05]), "concern": np.array([calm, check + 0.08])},
+        "risk": {"risk": np.array([calm, check + 0.05]), "concern": np.array([calm, check + 0.08])},
+    }
+    monkeypatch.setattr(
+        stage, "assess", lambda text: {key: value.copy() for key, value in readings[text].items()}
+    )
+    warning_sign = stage.assess_in_context("warning sign")
+    assert warning_sign["concern"][1] == pytest.approx(0.7 * (check + 0.08) + 0.3 * calm)
+    assert warning_sign["concern"][1] < check
+    risk = stage.assess_in_context("risk")
+    assert risk["risk"][1] >= check and risk["concern"][1] >= check
+
+
 def one_piece(**probabilities):
     row = np.zeros(len(risk_model.LABELS))
     for label, value in probabilities.items():
