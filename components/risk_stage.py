@@ -324,12 +324,21 @@ class RiskStage(GraphComponent):
         """assess(), with each sentence's risk and concern read in the context of its message:
         what process() decides on (the evaluation scripts call this too)."""
         assessment = self.assess(text)
-        assessment["risk"] = self.in_context(assessment["risk"])
-        # A warning sign without words of death or harm ("I feel empty", "everything is a chore")
-        # is read in its message's context only: inside a calm message it asks nothing (distress
-        # without risk gets the distress reply). Risk keeps the check-in it gets on its own.
-        warning_sign = self.in_context(assessment["concern"], keep_own_check_in=False)
-        assessment["concern"] = np.maximum(warning_sign, assessment["risk"])
+        risk, concern = assessment["risk"], assessment["concern"]
+        assessment["risk"] = self.in_context(risk)
+        # A sentence whose concern is more warning sign than risk ("I feel empty", "everything is
+        # a chore") is read in its message's context only: inside a calm message it asks nothing
+        # (distress without risk gets the distress reply). A sentence that is more risk than
+        # warning sign keeps the check-in it gets on its own, as a risk sentence does.
+        mostly_warning_sign = concern - risk > risk
+        assessment["concern"] = np.maximum(
+            np.where(
+                mostly_warning_sign,
+                self.in_context(concern, keep_own_check_in=False),
+                self.in_context(concern),
+            ),
+            assessment["risk"],
+        )
         return assessment
 
     def process(self, messages: List[Message]) -> List[Message]:

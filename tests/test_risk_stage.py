@@ -99,12 +99,16 @@ def test_context_never_takes_a_sentence_below_the_check_in_it_would_get_on_its_o
 def test_a_warning_sign_inside_a_calm_message_loses_its_check_in_but_a_risk_sentence_keeps_it(monkeypatch):
     stage = stage_with(context_weight=0.3)
     check = stage.config["check_threshold"]
-    # Two calm messages with one sentence each that alone reaches the check-in: in the first it
-    # is a warning sign only ("I feel empty"), in the second it is risk to the writer.
+    # Calm messages with one sentence each that alone reaches the check-in: a warning sign
+    # ("I feel empty"), risk to the writer, and both with more risk than warning sign.
     calm = 0.02
     readings = {
         "warning sign": {"risk": np.array([calm, 0.05]), "concern": np.array([calm, check + 0.08])},
         "risk": {"risk": np.array([calm, check + 0.05]), "concern": np.array([calm, check + 0.08])},
+        "more risk than warning sign": {
+            "risk": np.array([calm, check - 0.08]),
+            "concern": np.array([calm, check + 0.04]),
+        },
     }
     monkeypatch.setattr(
         stage, "assess", lambda text: {key: value.copy() for key, value in readings[text].items()}
@@ -114,6 +118,7 @@ def test_a_warning_sign_inside_a_calm_message_loses_its_check_in_but_a_risk_sent
     assert warning_sign["concern"][1] < check
     risk = stage.assess_in_context("risk")
     assert risk["risk"][1] >= check and risk["concern"][1] >= check
+    assert stage.assess_in_context("more risk than warning sign")["concern"][1] >= check
 
 
 def one_piece(**probabilities):
