@@ -252,7 +252,7 @@ class RiskStage(GraphComponent):
             "language": language,
         }
 
-    def in_context(self, risk: np.ndarray, keep_own_check_in: bool = True) -> np.ndarray:
+    def in_context(self, risk: np.ndarray, keep_own_check_in: Any = True) -> np.ndarray:
         """Each sentence's risk, pulled toward the whole message's (the first piece).
 
         A sentence read alone loses its context: "Would rather die than sit in a waiting
@@ -260,16 +260,17 @@ class RiskStage(GraphComponent):
         sentence still counts: context can lower a sentence from the crisis reply to the
         check-in question, never below it. A sentence that would get the check-in on its
         own keeps it inside a calm paragraph ("Therapy is going well. Yesterday I thought
-        about jumping off the car park. Is that expected?"). With `keep_own_check_in` off, context
-        may take a sentence below its own check-in too: how a warning sign is read (assess_in_context)."""
+        about jumping off the car park. Is that expected?"). `keep_own_check_in` (one flag, or one per
+        piece) off lets context take a sentence below its own check-in too: how a warning sign
+        is read (assess_in_context)."""
         weight = float(self.config["context_weight"])
         if len(risk) < 2 or not weight:
             return risk
         adjusted = risk.copy()
         adjusted[1:] = (1 - weight) * risk[1:] + weight * max(risk[0], 0.0)
-        if keep_own_check_in:
-            own_check_in = np.minimum(risk[1:], float(self.config["check_threshold"]))
-            adjusted[1:] = np.maximum(adjusted[1:], own_check_in)
+        own_check_in = np.minimum(risk[1:], float(self.config["check_threshold"]))
+        keep = np.broadcast_to(keep_own_check_in, risk.shape)[1:]
+        adjusted[1:] = np.where(keep, np.maximum(adjusted[1:], own_check_in), adjusted[1:])
         return adjusted
 
     def decide(self, assessment: Dict[Text, Any]) -> Tuple[Optional[Text], Optional[Text], float]:
@@ -330,14 +331,9 @@ class RiskStage(GraphComponent):
         # a chore") is read in its message's context only: inside a calm message it asks nothing
         # (distress without risk gets the distress reply). A sentence that is more risk than
         # warning sign keeps the check-in it gets on its own, as a risk sentence does.
-        mostly_warning_sign = concern - risk > risk
+        more_risk_than_warning_sign = risk >= concern - risk
         assessment["concern"] = np.maximum(
-            np.where(
-                mostly_warning_sign,
-                self.in_context(concern, keep_own_check_in=False),
-                self.in_context(concern),
-            ),
-            assessment["risk"],
+            self.in_context(concern, keep_own_check_in=more_risk_than_warning_sign), assessment["risk"]
         )
         return assessment
 
