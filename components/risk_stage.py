@@ -56,6 +56,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import risk_model
 from components.risk_model import EMERGENCY, INFO, LABELS, NONE, SELF_RISK, THIRD_PARTY, WARNING
+from components.time_frames import DEFAULT_PATH as DEFAULT_TIME_FRAMES
+from components.time_frames import TimeFrames, load_time_frames
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +166,9 @@ class RiskStage(GraphComponent):
             "emergency_share": 0.4,
             # How much a sentence's risk is pulled toward the whole message's (in_context).
             "context_weight": 0.3,
+            # When a sentence tells of the past ("I attempted when I was 19"): it is read as part
+            # of its message (assess_in_context).
+            "time_frames": "content/time_frames.yml",
             "random_seed": 2025,
         }
 
@@ -179,6 +184,7 @@ class RiskStage(GraphComponent):
         self.resource = resource
         self.model = model
         self._embedder: Optional[risk_model.Embedder] = None
+        self._time_frames: Optional[TimeFrames] = None
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
@@ -199,6 +205,8 @@ class RiskStage(GraphComponent):
             with open(directory / "risk_model.pkl", "rb") as handle:
                 model = pickle.load(handle)
         stage = cls(config, model_storage, resource, model)
+        # A broken time frames file stops the server here, with a message naming the field.
+        stage.time_frames()
         # Load the embedding and language models now, not at the first message.
         stage.embedder().embed(["warm up"])
         message_language("warming up the language model")
@@ -208,6 +216,24 @@ class RiskStage(GraphComponent):
         if self._embedder is None:
             self._embedder = risk_model.shared_embedder(threads=int(self.config["embedding_threads"]))
         return self._embedder
+
+    def time_frames(self) -> TimeFrames:
+        if self._time_frames is None:
+            self._time_frames = load_time_frames(self.config.get("time_frames") or DEFAULT_TIME_FRAMES)
+        return self._time_frames
+
+    def told_as_past(self, text: Text, pieces: List[Text]) -> np.ndarray:
+        """For each piece, whether it is a sentence (or part of one) that tells of the past, in a
+        message of more than one piece. The whole message (the first piece) never is."""
+        flags = np.zeros(len(pieces), dtype=bool)
+        if len(pieces) < 2:
+            return flags
+        sentences = risk_model.split_sentences(text)
+        past = self.time_frames().flags(sentences)
+        for i, piece in enumerate(pieces[1:], start=1):
+            inside = [k for k, sentence in enumerate(sentences) if piece in sentence or sentence in piece]
+            flags[i] = bool(inside) and past[inside[0]]
+        return flags
 
     # Training ------------------------------------------------------------------
 
@@ -326,15 +352,23 @@ class RiskStage(GraphComponent):
         what process() decides on (the evaluation scripts call this too)."""
         assessment = self.assess(text)
         risk, concern = assessment["risk"], assessment["concern"]
-        assessment["risk"] = self.in_context(risk)
+        # A sentence that tells of the past ("I attempted when I was 19", "back in 2015 I
+        # overdosed") is read as part of its message ("I'm 31 now and doing well"): it keeps no
+        # check-in of its own, and its risk is at most the whole message's (content/time_frames.yml).
+        past = self.told_as_past(text, assessment["pieces"])
+        in_context_risk = self.in_context(risk, keep_own_check_in=~past).copy()
         # A sentence whose concern is more warning sign than risk ("I feel empty", "everything is
         # a chore") is read in its message's context only: inside a calm message it asks nothing
         # (distress without risk gets the distress reply). A sentence that is more risk than
         # warning sign keeps the check-in it gets on its own, as a risk sentence does.
         more_risk_than_warning_sign = risk >= concern - risk
-        assessment["concern"] = np.maximum(
-            self.in_context(concern, keep_own_check_in=more_risk_than_warning_sign), assessment["risk"]
+        in_context_concern = np.maximum(
+            self.in_context(concern, keep_own_check_in=more_risk_than_warning_sign & ~past), in_context_risk
         )
+        in_context_risk[past] = np.minimum(in_context_risk[past], risk[0])
+        in_context_concern[past] = np.minimum(in_context_concern[past], max(concern[0], risk[0]))
+        assessment["risk"], assessment["concern"] = in_context_risk, in_context_concern
+        assessment["told_as_past"] = past
         return assessment
 
     def process(self, messages: List[Message]) -> List[Message]:

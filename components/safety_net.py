@@ -39,6 +39,10 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 from spacy.matcher import Matcher
 
+from components.risk_model import split_sentences
+from components.time_frames import DEFAULT_PATH as DEFAULT_TIME_FRAMES
+from components.time_frames import TimeFrames, load_time_frames
+
 logger = logging.getLogger(__name__)
 
 SAFETY_NET_KEY = "safety_net"
@@ -231,6 +235,16 @@ class PatternSet:
         )
 
 
+def matched_only_in_past(text: Text, patterns: PatternSet, time_frames: TimeFrames) -> bool:
+    """True when the message has more than one sentence, and every sentence in which a pattern
+    matches tells of the past. A message of one sentence is read as it stands."""
+    sentences = split_sentences(text)
+    if len(sentences) < 2:
+        return False
+    matched = [sentence for sentence in sentences if patterns.match(sentence)]
+    return bool(matched) and all(time_frames.told_as_past(sentence) for sentence in matched)
+
+
 def load_patterns(path: Path, nlp: Language) -> PatternSet:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -266,7 +280,17 @@ class SafetyNet(GraphComponent):
         # reply is softer. An emergency pattern is softened only below
         # `emergency_check_below`: a body in danger needs the emergency number first, and
         # short emergencies ("i think i'm having a stroke") can score low.
-        return {"patterns": "content/safety_patterns.yml", "check_below": 0.0, "emergency_check_below": 0.0}
+        #
+        # A pattern found only in sentences that tell of the past ("I overdosed back in 2015. I've
+        # been stable for years"; content/time_frames.yml) is left to the risk stage when it scores
+        # the message under `check_below`: the model read the whole message, the pattern one
+        # sentence without its time.
+        return {
+            "patterns": "content/safety_patterns.yml",
+            "time_frames": "content/time_frames.yml",
+            "check_below": 0.0,
+            "emergency_check_below": 0.0,
+        }
 
     @staticmethod
     def required_components() -> List[type]:
@@ -276,6 +300,7 @@ class SafetyNet(GraphComponent):
         self.patterns_path = Path(config["patterns"])
         self.check_below = _share(config, "check_below")
         self.emergency_check_below = _share(config, "emergency_check_below")
+        self.time_frames: TimeFrames = load_time_frames(config.get("time_frames") or DEFAULT_TIME_FRAMES)
         self._patterns: Optional[PatternSet] = None
 
     @classmethod
@@ -305,7 +330,14 @@ class SafetyNet(GraphComponent):
             text = message.get(TEXT)
             if not text or text.startswith("/"):
                 continue
-            self._apply(message, patterns.match(text), patterns, self.check_below, self.emergency_check_below)
+            self._apply(
+                message,
+                patterns.match(text),
+                patterns,
+                self.check_below,
+                self.emergency_check_below,
+                matched_only_in_past(text, patterns, self.time_frames),
+            )
         return messages
 
     def process_training_data(self, training_data, model: SpacyModel):
@@ -318,10 +350,21 @@ class SafetyNet(GraphComponent):
         patterns: PatternSet,
         check_below: float = 0.0,
         emergency_check_below: float = 0.0,
+        only_in_past: bool = False,
     ) -> None:
         matches = list(matches)
         if not matches:
             message.set(SAFETY_NET_KEY, {"fired": False}, add_to_output=True)
+            return
+        stage = message.get("risk_stage") or {}
+        if only_in_past and stage.get("risk") is not None and stage["risk"] < check_below:
+            # Told of the past, and the model reading the whole message finds no risk now: the
+            # risk stage's reading stands (content/time_frames.yml).
+            message.set(
+                SAFETY_NET_KEY,
+                {"fired": True, "family": matches[0][0], "deferred_to": "told_as_past"},
+                add_to_output=True,
+            )
             return
         # An emergency outranks the other families: the emergency number comes first.
         ordered = sorted(matches, key=lambda m: patterns.families[m[0]].intent != "medical_emergency")

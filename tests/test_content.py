@@ -100,10 +100,11 @@ def test_answer_reads_at_about_a_6th_to_8th_grade_level(topic):
 # is not in the project, so the copy check runs in every clone against these hashes.
 ARTICLE_RUN_HASHES = article_hashes.read_hash_file()
 ARTICLE_ABSENT = "the article is not beside the project: the committed hashes cannot be compared with it"
-# Files of text the assistant shows or says (safety_patterns.yml only detects messages),
-# with the exercises file THRESHOLD_EXERCISES names when it is not content/exercises.yml.
+# Files of text the assistant shows or says (safety_patterns.yml and time_frames.yml only read
+# messages), with the exercises file THRESHOLD_EXERCISES names when it is not content/exercises.yml.
 SHOWN_CONTENT = sorted(
-    set((PROJECT_ROOT / "content").glob("*.yml")) - {PROJECT_ROOT / "content" / "safety_patterns.yml"}
+    set((PROJECT_ROOT / "content").glob("*.yml"))
+    - {PROJECT_ROOT / "content" / "safety_patterns.yml", PROJECT_ROOT / "content" / "time_frames.yml"}
     | {library_path()}
 )
 

@@ -111,7 +111,9 @@ def test_a_warning_sign_inside_a_calm_message_loses_its_check_in_but_a_risk_sent
         },
     }
     monkeypatch.setattr(
-        stage, "assess", lambda text: {key: value.copy() for key, value in readings[text].items()}
+        stage,
+        "assess",
+        lambda text: {"pieces": [text, text], **{key: value.copy() for key, value in readings[text].items()}},
     )
     warning_sign = stage.assess_in_context("warning sign")
     assert warning_sign["concern"][1] == pytest.approx(0.7 * (check + 0.08) + 0.3 * calm)
@@ -119,6 +121,39 @@ def test_a_warning_sign_inside_a_calm_message_loses_its_check_in_but_a_risk_sent
     risk = stage.assess_in_context("risk")
     assert risk["risk"][1] >= check and risk["concern"][1] >= check
     assert stage.assess_in_context("more risk than warning sign")["concern"][1] >= check
+
+
+def test_a_sentence_that_tells_of_the_past_is_read_as_part_of_its_message(monkeypatch):
+    stage = stage_with(context_weight=0.3)
+    check = stage.config["check_threshold"]
+    calm, alone = 0.02, check + 0.1
+    rest = "I'm 31 now, doing well, and would like help with work stress."
+
+    def reading(text):
+        sentences = risk_model.split_sentences(text)
+        return {
+            "pieces": [text] + sentences,
+            "risk": np.array([calm, alone, 0.01]),
+            "concern": np.array([calm, alone, 0.01]),
+        }
+
+    monkeypatch.setattr(stage, "assess", reading)
+    # The same sentence, alone at the check-in: told of the past it takes its message's reading,
+    # told of now it keeps its own check-in inside the same calm message.
+    past = stage.assess_in_context(f"I tried to end my life when I was 19. {rest}")
+    assert list(past["told_as_past"]) == [False, True, False]
+    assert past["risk"][1] <= calm and past["concern"][1] <= calm
+    now = stage.assess_in_context(f"I tried to end my life last week. {rest}")
+    assert not now["told_as_past"].any()
+    assert now["risk"][1] >= check and now["concern"][1] >= check
+    again = stage.assess_in_context(f"I tried when I was 19 and the thoughts are back again. {rest}")
+    assert again["risk"][1] >= check
+
+
+def test_a_message_of_one_sentence_is_read_as_it_stands_even_when_told_of_the_past():
+    text = "I tried to end my life when I was 19."
+    assert stage_with().time_frames().told_as_past(text)
+    assert not stage_with().told_as_past(text, risk_model.pieces(text)).any()
 
 
 def one_piece(**probabilities):
