@@ -41,7 +41,8 @@ CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
     "nlu_test_12.yml": "Written and committed (6c14e85) before it was measured; never used to choose "
-    "anything. Not measured yet.",
+    "anything. Measured once, on the model of 37bf017 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "nlu_test_11.yml": "Written and committed (8297fe6) before it was measured; never used to choose "
     "anything. Measured once, on the model of 80974e3 (docs/measurements.md); read after that, it is a "
     "development set.",
@@ -98,7 +99,8 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_13.yml": "Written and committed (6c14e85) before it was measured; never used to choose "
-    "anything. Not measured yet.",
+    "anything. Measured once, on the model of 37bf017 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "risk_test_12.yml": "Written and committed (8297fe6) before it was measured; never used to choose "
     "anything. Measured once, on the model of 80974e3 (docs/measurements.md); read after that, it is a "
     "development set.",
