@@ -222,17 +222,18 @@ class RiskStage(GraphComponent):
             self._time_frames = load_time_frames(self.config.get("time_frames") or DEFAULT_TIME_FRAMES)
         return self._time_frames
 
-    def told_as_past(self, text: Text, pieces: List[Text]) -> np.ndarray:
-        """For each piece, whether it is a sentence (or part of one) that tells of the past, in a
-        message of more than one piece. The whole message (the first piece) never is."""
+    def told_as_past(self, text: Text, pieces: List[Text], language: Optional[Text] = None) -> np.ndarray:
+        """For each piece, whether it lies in sentences that all tell of the past, in an English
+        message of more than one sentence that the whole-message piece reads in full. The whole
+        message (the first piece) never does; in doubt a piece is read as it stands."""
         flags = np.zeros(len(pieces), dtype=bool)
-        if len(pieces) < 2:
-            return flags
         sentences = risk_model.split_sentences(text)
+        if language not in (None, "en") or len(sentences) < 2 or len(text) > risk_model.MAX_UNIT_CHARS:
+            return flags
         past = self.time_frames().flags(sentences)
         for i, piece in enumerate(pieces[1:], start=1):
-            inside = [k for k, sentence in enumerate(sentences) if piece in sentence or sentence in piece]
-            flags[i] = bool(inside) and past[inside[0]]
+            holders = [k for k, sentence in enumerate(sentences) if piece == sentence or piece in sentence]
+            flags[i] = bool(holders) and all(past[k] for k in holders)
         return flags
 
     # Training ------------------------------------------------------------------
@@ -355,7 +356,7 @@ class RiskStage(GraphComponent):
         # A sentence that tells of the past ("I attempted when I was 19", "back in 2015 I
         # overdosed") is read as part of its message ("I'm 31 now and doing well"): it keeps no
         # check-in of its own, and its risk is at most the whole message's (content/time_frames.yml).
-        past = self.told_as_past(text, assessment["pieces"])
+        past = self.told_as_past(text, assessment["pieces"], assessment.get("language"))
         in_context_risk = self.in_context(risk, keep_own_check_in=~past).copy()
         # A sentence whose concern is more warning sign than risk ("I feel empty", "everything is
         # a chore") is read in its message's context only: inside a calm message it asks nothing

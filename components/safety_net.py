@@ -39,7 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 from spacy.language import Language
 from spacy.matcher import Matcher
 
-from components.risk_model import split_sentences
+from components.risk_model import MAX_UNIT_CHARS, split_sentences
 from components.time_frames import DEFAULT_PATH as DEFAULT_TIME_FRAMES
 from components.time_frames import TimeFrames, load_time_frames
 
@@ -235,14 +235,22 @@ class PatternSet:
         )
 
 
-def matched_only_in_past(text: Text, patterns: PatternSet, time_frames: TimeFrames) -> bool:
-    """True when the message has more than one sentence, and every sentence in which a pattern
-    matches tells of the past. A message of one sentence is read as it stands."""
+def matched_only_in_past(
+    text: Text, patterns: PatternSet, time_frames: TimeFrames, matches: Iterable[Tuple[Text, Text]]
+) -> bool:
+    """True when the message, in English and of more than one sentence, has every pattern match
+    inside sentences that tell of the past: no sentence of now matches, and every family matched
+    in the whole text (a match may run across sentences) is matched within a past sentence."""
     sentences = split_sentences(text)
-    if len(sentences) < 2:
+    if len(sentences) < 2 or len(text) > MAX_UNIT_CHARS:
         return False
-    matched = [sentence for sentence in sentences if patterns.match(sentence)]
-    return bool(matched) and all(time_frames.told_as_past(sentence) for sentence in matched)
+    past_families = set()
+    for sentence in sentences:
+        found = patterns.match(sentence)
+        if found and not time_frames.told_as_past(sentence):
+            return False
+        past_families.update(family for family, _ in found)
+    return bool(past_families) and {family for family, _ in matches} <= past_families
 
 
 def load_patterns(path: Path, nlp: Language) -> PatternSet:
@@ -330,15 +338,34 @@ class SafetyNet(GraphComponent):
             text = message.get(TEXT)
             if not text or text.startswith("/"):
                 continue
-            self._apply(
-                message,
-                patterns.match(text),
-                patterns,
-                self.check_below,
-                self.emergency_check_below,
-                matched_only_in_past(text, patterns, self.time_frames),
+            self.apply_patterns(
+                message, text, patterns, self.time_frames, self.check_below, self.emergency_check_below
             )
         return messages
+
+    @classmethod
+    def apply_patterns(
+        cls,
+        message: Message,
+        text: Text,
+        patterns: PatternSet,
+        time_frames: TimeFrames,
+        check_below: float = 0.0,
+        emergency_check_below: float = 0.0,
+    ) -> None:
+        """The patterns' decision for one message (the evaluation scripts call this too)."""
+        matches = patterns.match(text)
+        stage = message.get("risk_stage") or {}
+        # Looked at only when it could matter: a pattern matched, the risk model scored the
+        # message under `check_below`, and the message is in English.
+        only_in_past = (
+            bool(matches)
+            and stage.get("risk") is not None
+            and stage["risk"] < check_below
+            and stage.get("language") in (None, "en")
+            and matched_only_in_past(text, patterns, time_frames, matches)
+        )
+        cls._apply(message, matches, patterns, check_below, emergency_check_below, only_in_past)
 
     def process_training_data(self, training_data, model: SpacyModel):
         return training_data
@@ -356,16 +383,6 @@ class SafetyNet(GraphComponent):
         if not matches:
             message.set(SAFETY_NET_KEY, {"fired": False}, add_to_output=True)
             return
-        stage = message.get("risk_stage") or {}
-        if only_in_past and stage.get("risk") is not None and stage["risk"] < check_below:
-            # Told of the past, and the model reading the whole message finds no risk now: the
-            # risk stage's reading stands (content/time_frames.yml).
-            message.set(
-                SAFETY_NET_KEY,
-                {"fired": True, "family": matches[0][0], "deferred_to": "told_as_past"},
-                add_to_output=True,
-            )
-            return
         # An emergency outranks the other families: the emergency number comes first.
         ordered = sorted(matches, key=lambda m: patterns.families[m[0]].intent != "medical_emergency")
         family, matched_text = ordered[0]
@@ -375,6 +392,24 @@ class SafetyNet(GraphComponent):
         risk = stage.get("risk")
         stage_intent = stage.get("intent")
         below = emergency_check_below if intent == "medical_emergency" else check_below
+        if only_in_past and risk is not None and risk < check_below and stage_intent != "medical_emergency":
+            if intent == "crisis":
+                # Told of the past, and the risk model finds no risk in the message: its reading
+                # stands (content/time_frames.yml).
+                message.set(
+                    SAFETY_NET_KEY,
+                    {
+                        "fired": False,
+                        "deferred_to": "told_as_past",
+                        "families": [m[0] for m in ordered],
+                        "classifier_intent": classifier_intent,
+                    },
+                    add_to_output=True,
+                )
+                return
+            # A body in danger told of the past ("I overdosed back in 2015"): the check-in asks
+            # directly, with the emergency number, instead of the emergency reply.
+            below = check_below
         if risk is not None and risk < below and stage_intent != "medical_emergency":
             if stage_intent in ("crisis_info", "crisis_third_party"):
                 # A study question or worry about someone else: its own reply asks directly.

@@ -4,6 +4,7 @@ Used by the risk stage and the SafetyNet: "I attempted suicide when I was 19" is
 of its message ("I'm 31 now and doing well"), not as a crisis told alone.
 """
 
+import datetime
 import re
 import unicodedata
 from pathlib import Path
@@ -18,9 +19,13 @@ NUMBER_WORDS = (
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty few several many some couple"
 ).split()
 _NUMBER = r"(?:\d+|" + "|".join(NUMBER_WORDS) + r")"
-_YEAR = r"(?:19|20)\d\d"
+# Up to two years before this one: "in 2015" is past, "in 2026" may be now or to come.
+_YEAR = "(?:" + "|".join(str(year) for year in range(1900, datetime.date.today().year - 1)) + ")"
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _CONTRACTIONS = [
+    (re.compile(r"\bcan't\b"), "can not"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"\b(he|she|it|that|there|who|what|this)'s\b"), r"\1 is"),
     (re.compile(r"n't\b"), " not"),
     (re.compile(r"'ve\b"), " have"),
     (re.compile(r"'m\b"), " am"),
@@ -60,8 +65,8 @@ def _phrase_pattern(phrase: Text, where: Text) -> Text:
                 )
             part = "(?:" + "|".join(re.escape(a) for a in alternatives) + ")"
         parts.append(f"(?:{part} )?" if optional else f"{part} ")
-    if not parts:
-        raise TimeFramesError(f"{where}: an empty phrase")
+    if not parts or all(part.endswith(")?") for part in parts):
+        raise TimeFramesError(f"{where}: phrase '{phrase}' needs at least one word that is not optional")
     return "".join(parts)
 
 
@@ -101,5 +106,7 @@ def load_time_frames(path: Optional[Path] = None) -> TimeFrames:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise TimeFramesError(f"{path}: the time frames file does not exist") from None
+        except yaml.YAMLError as error:
+            raise TimeFramesError(f"{path}: not valid YAML: {error}") from None
         _loaded[path] = TimeFrames(data, str(path))
     return _loaded[path]

@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from components import risk_model  # noqa: E402
 from components.risk_stage import RiskStage, training_texts  # noqa: E402
-from components.safety_net import SafetyNet, load_patterns, matched_only_in_past  # noqa: E402
+from components.safety_net import SafetyNet, load_patterns  # noqa: E402
+from components.time_frames import load_time_frames  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev"
 
@@ -82,13 +83,13 @@ def decide(stage, patterns, net_config, text):
 
     message = Message(data={"text": text})
     stage.process([message])
-    SafetyNet._apply(
+    SafetyNet.apply_patterns(
         message,
-        patterns.match(text),
+        text,
         patterns,
+        load_time_frames(ROOT / (net_config.get("time_frames") or "content/time_frames.yml")),
         float(net_config.get("check_below") or 0),
         float(net_config.get("emergency_check_below") or 0),
-        matched_only_in_past(text, patterns, stage.time_frames()),
     )
     return (message.get("intent") or {}).get("name")
 

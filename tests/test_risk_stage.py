@@ -154,6 +154,22 @@ def test_a_message_of_one_sentence_is_read_as_it_stands_even_when_told_of_the_pa
     text = "I tried to end my life when I was 19."
     assert stage_with().time_frames().told_as_past(text)
     assert not stage_with().told_as_past(text, risk_model.pieces(text)).any()
+    # A long sentence is also scored in windows: none of them is read as past.
+    long_one = (
+        "When I was 19 I tried to end my life with the pills my doctor gave me for sleeping "
+        "and I think about the pills every single evening when the house goes quiet."
+    )
+    pieces = risk_model.pieces(long_one)
+    assert len(pieces) > 1 and not stage_with().told_as_past(long_one, pieces).any()
+
+
+def test_a_sentence_of_now_is_read_as_it_stands_even_inside_a_past_one_or_in_another_language():
+    stage = stage_with()
+    text = "Years ago I wrote that I hate my life. I hate my life."
+    pieces = risk_model.pieces(text)
+    assert pieces[1:] == ["Years ago I wrote that I hate my life.", "I hate my life."]
+    assert list(stage.told_as_past(text, pieces)) == [False, True, False]
+    assert not stage.told_as_past(text, pieces, language="nl").any()
 
 
 def one_piece(**probabilities):

@@ -187,21 +187,36 @@ def test_a_softening_limit_outside_0_to_1_stops_with_the_setting_named(setting, 
 def test_a_crisis_pattern_only_in_sentences_told_of_the_past_leaves_a_calm_reading_to_the_risk_stage(
     safety_patterns,
 ):
-    past = "I was hospitalized after an overdose back in 2015. I've been stable for years since."
     question = "pre_appointment_choosing_therapist"
+    past = "I attempted suicide when I was 19. I've been doing well for years."
     deferred = _process(safety_patterns, past, question, stage_risk=0.05, check_below=0.35)
     assert deferred.get("intent")["name"] == question
     assert deferred.get(SAFETY_NET_KEY)["deferred_to"] == "told_as_past"
-    # The risk model finding risk, a pattern in a sentence told of now, or a message of one
-    # sentence: the pattern acts as before.
+    # The risk model finding risk, a pattern also in a sentence of now, in another language, or
+    # a message of one sentence: the pattern acts as before.
     risky = _process(safety_patterns, past, question, stage_risk=0.4, check_below=0.35)
-    assert risky.get("intent")["name"] == "medical_emergency"
-    now = "I took an overdose an hour ago. I've been stable for years since."
-    assert _process(safety_patterns, now, question, stage_risk=0.05, check_below=0.35).get("intent")[
+    assert risky.get("intent")["name"] == "crisis"
+    both = "I attempted suicide when I was 19. I attempted suicide again."
+    assert _process(safety_patterns, both, question, stage_risk=0.05, check_below=0.35).get("intent")[
         "name"
-    ] == ("medical_emergency")
-    alone = "I was hospitalized after an overdose back in 2015."
+    ] == ("crisis_check")
+    alone = "I attempted suicide when I was 19."
+    assert _process(safety_patterns, alone, question, stage_risk=0.05, check_below=0.35).get("intent")[
+        "name"
+    ] == ("crisis_check")
+
+
+def test_an_emergency_pattern_only_in_sentences_told_of_the_past_gets_the_check_in_not_silence(
+    safety_patterns,
+):
+    question = "pre_appointment_choosing_therapist"
+    past = "I was hospitalized after an overdose back in 2015. I've been stable for years since."
     softened = _process(
-        safety_patterns, alone, question, stage_risk=0.05, check_below=0.35, emergency_check_below=0.1
+        safety_patterns, past, question, stage_risk=0.2, check_below=0.35, emergency_check_below=0.1
     )
     assert softened.get("intent")["name"] == "crisis_check"
+    now = "I took an overdose an hour ago. I've been stable for years since."
+    told_now = _process(
+        safety_patterns, now, question, stage_risk=0.2, check_below=0.35, emergency_check_below=0.1
+    )
+    assert told_now.get("intent")["name"] == "medical_emergency"

@@ -39,6 +39,7 @@ def test_words_are_matched_whole_with_contractions_written_out():
         ({"told_as_past": []}, "told_as_past"),
         ({"still_or_again": "again"}, "still_or_again"),
         ({"told_as_past": ["when I was <number>"]}, "told_as_past"),
+        ({"told_as_past": ["a? the?"]}, "not optional"),
         ({"told_as_past": ["years ago"], "still_or_again": ["again"], "stil_or_again": []}, "stil_or_again"),
     ],
 )
@@ -47,14 +48,54 @@ def test_a_malformed_time_frames_file_gives_an_error_naming_the_field(data, fiel
         TimeFrames({"told_as_past": ["years ago"], "still_or_again": ["again"], **data}, "t.yml")
 
 
-def test_a_missing_time_frames_file_is_named(tmp_path):
+def test_a_missing_or_broken_time_frames_file_is_named(tmp_path):
     with pytest.raises(TimeFramesError, match="does not exist"):
         load_time_frames(tmp_path / "none.yml")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("told_as_past: [years ago\n", encoding="utf-8")
+    with pytest.raises(TimeFramesError, match="broken.yml: not valid YAML"):
+        load_time_frames(broken)
 
 
-def test_the_shipped_time_frames_tell_past_from_now():
-    shipped = load_time_frames()
-    assert shipped.told_as_past("My father died by suicide when I was 12.")
-    assert shipped.told_as_past("I was hospitalized after an overdose back in 2015.")
-    assert not shipped.told_as_past("I took an overdose an hour ago.")
-    assert not shipped.told_as_past("I used to cut and last night I started again.")
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "My father died by suicide when I was 12.",
+        "I was hospitalized after an overdose back in 2015.",
+        "Nine years ago I tried to end my life.",
+        "I used to self harm in middle school.",
+    ],
+)
+def test_the_shipped_time_frames_read_a_past_event_as_past(sentence):
+    assert load_time_frames().told_as_past(sentence)
+
+
+# Risk now, told with words of the past: each must be read as it stands.
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I took an overdose an hour ago.",
+        "I used to cut and last night I started again.",
+        "When I was 14 I first tried and I want to try again.",
+        "He used to hurt me and he's outside now.",
+        "I used to be fine but I can't take this.",
+        "Back in 2019 I bought the rope and I have it in my car.",
+        "I was three years sober until I took the whole bottle.",
+        "Two weeks ago I tried to hang myself.",
+        "I'm back in the ward after cutting.",
+        "I'm in my teens and I don't want to live.",
+        "Years ago I made a plan and I'll carry it out this weekend.",
+    ],
+)
+def test_the_shipped_time_frames_read_risk_now_told_with_past_words_as_it_stands(sentence):
+    assert not load_time_frames().told_as_past(sentence)
+
+
+def test_a_year_is_past_only_when_it_is_two_years_gone():
+    import datetime
+
+    this_year = datetime.date.today().year
+    found = frames(told_as_past=["in <year>"])
+    assert found.told_as_past(f"it happened in {this_year - 2}")
+    assert not found.told_as_past(f"it happened in {this_year - 1}")
+    assert not found.told_as_past(f"it will happen in {this_year + 1}")
