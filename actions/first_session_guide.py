@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Text, Tuple
 
-import yaml
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from threshold.article_topics import article_topics
 from threshold.clinic_profile import PROJECT_ROOT
+from threshold.content_files import read_content_file
 
 CONTENT_PATH = PROJECT_ROOT / "content" / "first_session_guide.yml"
 FORM_NAME = "first_session_guide_form"
@@ -138,12 +138,7 @@ def parse_guide_content(data: Any, source: Text = "first_session_guide.yml") -> 
 
 def load_guide_content(path: Optional[Path] = None) -> GuideContent:
     path = Path(path or CONTENT_PATH)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GuideContentError(f"{path}: the first-session guide's file does not exist") from None
-    except yaml.YAMLError as error:
-        raise GuideContentError(f"{path}: not valid YAML ({error})") from None
+    data = read_content_file(path, GuideContentError, "the first-session guide's file does not exist")
     return parse_guide_content(data, str(path))
 
 

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Tuple
 
-import yaml
-
 from threshold.clinic_profile import PROJECT_ROOT
+from threshold.content_files import read_content_file
 
 DEFAULT_LIBRARY_PATH = PROJECT_ROOT / "content" / "exercises.yml"
 # Another exercises file, as THRESHOLD_CLINIC_PROFILE names another clinic profile;
@@ -143,8 +142,6 @@ def library_path(environ=os.environ) -> Path:
 def load_library(path: Optional[Path] = None) -> ExerciseLibrary:
     """Read and validate the exercise library: `path`, else the one library_path() names."""
     path = Path(path) if path else library_path()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return parse_library(yaml.safe_load(handle), str(path))
-    except FileNotFoundError:
-        raise ExerciseLibraryError(f"{path}: the exercise library does not exist") from None
+    return parse_library(
+        read_content_file(path, ExerciseLibraryError, "the exercise library does not exist"), str(path)
+    )

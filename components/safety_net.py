@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
 
-import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -42,6 +41,7 @@ from spacy.matcher import Matcher
 from components.risk_model import MAX_UNIT_CHARS, split_sentences
 from components.time_frames import DEFAULT_PATH as DEFAULT_TIME_FRAMES
 from components.time_frames import TimeFrames, load_time_frames
+from threshold.content_files import read_content_file
 
 logger = logging.getLogger(__name__)
 
@@ -254,11 +254,7 @@ def matched_only_in_past(
 
 
 def load_patterns(path: Path, nlp: Language) -> PatternSet:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise SafetyPatternsError(f"{path}: the safety patterns file does not exist") from None
+    data = read_content_file(path, SafetyPatternsError, "the safety patterns file does not exist")
     if not isinstance(data, dict):
         raise SafetyPatternsError(f"{path}: expected a mapping with 'families'")
     return PatternSet(data, nlp, str(path))

@@ -10,7 +10,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Pattern, Sequence, Text
 
-import yaml
+from threshold.content_files import read_content_file
 
 DEFAULT_PATH = Path("content/time_frames.yml")
 FIELDS = ("told_as_past", "still_or_again")
@@ -102,11 +102,6 @@ _loaded: Dict[Path, TimeFrames] = {}
 def load_time_frames(path: Optional[Path] = None) -> TimeFrames:
     path = Path(path or DEFAULT_PATH)
     if path not in _loaded:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise TimeFramesError(f"{path}: the time frames file does not exist") from None
-        except yaml.YAMLError as error:
-            raise TimeFramesError(f"{path}: not valid YAML: {error}") from None
+        data = read_content_file(path, TimeFramesError, "the time frames file does not exist")
         _loaded[path] = TimeFrames(data, str(path))
     return _loaded[path]

@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, 
 import yaml
 
 from threshold.clinic_profile import PROJECT_ROOT
+from threshold.content_files import read_content_file
 
 CLARIFY_PATH = PROJECT_ROOT / "content" / "clarify.yml"
 DOMAIN_PATH = PROJECT_ROOT / "domain.yml"
@@ -190,12 +191,7 @@ def load_clarify_options(
     placeholders: Iterable[Text] = (),
 ) -> ClarifyOptions:
     path = Path(path or CLARIFY_PATH)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ClarifyOptionsError(f"{path}: the clarifying question's titles do not exist") from None
-    except yaml.YAMLError as error:
-        raise ClarifyOptionsError(f"{path}: not valid YAML ({error})") from None
+    data = read_content_file(path, ClarifyOptionsError, "the clarifying question's titles do not exist")
     return parse_clarify_options(
         data, domain_intents() if intents is None else intents, placeholders, str(path)
     )

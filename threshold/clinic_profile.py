@@ -16,6 +16,8 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from threshold.content_files import read_content_file
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -268,13 +270,7 @@ def process_profile() -> ClinicProfile:
 def load_clinic_profile(path: Optional[Path] = None) -> ClinicProfile:
     """Read and validate clinic.yml (or the file named by THRESHOLD_CLINIC_PROFILE)."""
     path = Path(path) if path else profile_path()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except FileNotFoundError:
-        raise ClinicProfileError(f"{path}: the clinic profile file does not exist") from None
-    except yaml.YAMLError as error:
-        raise ClinicProfileError(f"{path}: is not valid YAML: {error}") from None
+    data = read_content_file(path, ClinicProfileError, "the clinic profile file does not exist")
     return parse_clinic_profile(data, str(path))
 
 

@@ -30,6 +30,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from threshold import rasa_overrides
 from threshold.clarify_options import fill_placeholders, load_clarify_options
 from threshold.clinic_profile import ClinicProfile, process_profile
+from threshold.content_files import read_content_file
 
 logger = logging.getLogger(__name__)
 LANGUAGE_SLOT = "reply_language"
@@ -65,10 +66,7 @@ def load_server_replies(path: Path, known_responses) -> Dict[Text, List[Dict[Tex
     """The replies the server adds itself, as extra Rasa responses: its one-line replies
     (LINE_REPLIES, e.g. utter_crisis_reminder and utter_crisis_reminder_<language>) and
     utter_x_<language> translations."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ServerRepliesError(f"{path}: the file does not exist") from None
+    data = read_content_file(path, ServerRepliesError, "the file does not exist")
     keys = (*LINE_REPLIES, "translations")
     if not isinstance(data, dict) or set(data) - set(keys):
         raise ServerRepliesError(f"{path}: expected the keys {', '.join(repr(k) for k in keys)} only")

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
-import yaml
-
 from threshold.clinic_profile import ClinicProfile, ClinicProfileError, load_clinic_profile
+from threshold.content_files import read_content_file
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +70,7 @@ def fill_placeholders(template: str, values: Dict[str, object], where: str) -> s
 
 def widget_text(profile: ClinicProfile, path: Path = WIDGET_TEXT_PATH) -> Dict[str, str]:
     """The widget's words with the clinic's details filled in; every word checked."""
-    try:
-        words = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise WidgetTextError(f"{path}: the widget's words file does not exist") from None
+    words = read_content_file(path, WidgetTextError, "the widget's words file does not exist")
     if not isinstance(words, dict):
         raise WidgetTextError(f"{path}: expected the widget's words, one per line (title: ...)")
     unknown = sorted(set(words) - set(WIDGET_WORDS))
