@@ -27,11 +27,6 @@ each sentence, windows of long unpunctuated runs; components/risk_model.py):
      full crisis reply: `crisis_check` with the family `warning_sign`.
    When the stage finds no risk, a safety intent from the classifier is dropped
    in favour of its next intent: the classifier alone never raises an alarm.
-4. a check-in (or worry about someone else, not now) on a short English message the
-   classifier files under an article topic gives way to the topic when a second reading
-   agrees (components/topic_arbiter.py): "I think I'm ready to stop. How do I tell my
-   therapist?" asks when therapy ends. The full crisis and emergency replies never give way,
-   and a SafetyNet pattern that matches brings the check-in back.
 
 The message's language (py3langid) is set as the `reply_language` entity, so a
 Spanish crisis message gets the Spanish crisis reply (threshold/nlg.py).
@@ -39,7 +34,6 @@ Spanish crisis message gets the Spanish crisis reply (threshold/nlg.py).
 
 import hashlib
 import logging
-import math
 import pickle
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -60,17 +54,14 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import risk_model, topic_arbiter
+from components import risk_model
 from components.risk_model import EMERGENCY, INFO, LABELS, NONE, SELF_RISK, THIRD_PARTY, WARNING
 from components.time_frames import DEFAULT_PATH as DEFAULT_TIME_FRAMES
 from components.time_frames import TimeFrames, load_time_frames
-from components.topic_arbiter import SAFETY_INTENT_OF, TopicArbiter, fit_arbiter
-from threshold.article_topics import article_topics
 
 logger = logging.getLogger(__name__)
 
 RISK_STAGE_KEY = "risk_stage"
-ARBITER_FILE = "topic_arbiter.pkl"
 FAMILY_ENTITY = "crisis_family"
 LANGUAGE_ENTITY = "reply_language"
 SAFETY_INTENTS = ("crisis", "medical_emergency", "crisis_third_party", "crisis_info", "crisis_check")
@@ -153,21 +144,6 @@ def training_texts(
     return texts, labels
 
 
-def arbiter_examples(
-    examples: List[risk_model.Example], training_data: TrainingData
-) -> List[Tuple[Text, Text]]:
-    """(text, intent) for the topic arbiter: every NLU example under its intent, and every risk
-    line of the corpus under the safety intent of its label (harmless lines are left out: the
-    NLU intents are what the arbiter weighs risk against)."""
-    pairs = [
-        (example.get(TEXT), example.get(INTENT))
-        for example in training_data.intent_examples
-        if example.get(TEXT) and example.get(INTENT)
-    ]
-    pairs += [(e.text, SAFETY_INTENT_OF[e.label]) for e in examples if e.label in SAFETY_INTENT_OF]
-    return pairs
-
-
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class RiskStage(GraphComponent):
     @staticmethod
@@ -193,16 +169,6 @@ class RiskStage(GraphComponent):
             # When a sentence tells of the past ("I attempted when I was 19"): it is read as part
             # of its message (assess_in_context).
             "time_frames": "content/time_frames.yml",
-            # A check-in on a question about an article topic gives way to the topic when the
-            # classifier gives the topic at least `topic_sure`, the message has at most
-            # `topic_max_sentences` sentences, and the arbiter reads the same topic with the
-            # safety intents' share under `topic_safety_below` (0: never give way).
-            "topic_sure": 0.5,
-            "topic_max_sentences": 2,
-            "topic_safety_below": 0.0,
-            # The piece that raised the check-in, read alone, must give the safety intents less
-            # than this too (1.0: not read).
-            "topic_piece_safety_below": 1.0,
             "random_seed": 2025,
         }
 
@@ -212,50 +178,19 @@ class RiskStage(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         model: Optional[risk_model.RiskModel] = None,
-        arbiter: Optional[TopicArbiter] = None,
     ) -> None:
         self.config = config
-        self.validate(config)
         self.model_storage = model_storage
         self.resource = resource
         self.model = model
-        self.arbiter = arbiter
         self._embedder: Optional[risk_model.Embedder] = None
         self._time_frames: Optional[TimeFrames] = None
-        self._topics: Optional[frozenset] = None
-
-    @staticmethod
-    def validate(config: Dict[Text, Any]) -> None:
-        """The settings of the topic arbiter, with errors that name the field."""
-        for name, low, high, whole in (
-            ("topic_sure", 0.0, 1.0, False),
-            # Above one half, the safety intents could be the arbiter's likelier reading.
-            ("topic_safety_below", 0.0, 0.5, False),
-            ("topic_piece_safety_below", 0.0, 1.0, False),
-            ("topic_max_sentences", 1, None, True),
-        ):
-            value = config.get(name, RiskStage.get_default_config()[name])
-            kind = int if whole else (int, float)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, kind)
-                or not math.isfinite(value)
-                or value < low
-                or (high is not None and value > high)
-            ):
-                limits = f"between {low} and {high}" if high is not None else f"at least {low}"
-                what = "a whole number" if whole else "a number"
-                raise ValueError(
-                    f"config.yml: RiskStage setting '{name}' must be {what} {limits}, got {value!r}"
-                )
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
         """The corpus files and the model's code, so that `rasa train` trains the risk model
         again when either changes (Rasa sees only the NLU data and this config)."""
         digest = hashlib.sha256(Path(risk_model.__file__).read_bytes())
-        digest.update(Path(topic_arbiter.__file__).read_bytes())
-        digest.update(Path(__file__).read_bytes())
         for path in sorted(Path(config.get("corpus") or "risk_corpus").glob("*.yml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
@@ -269,14 +204,7 @@ class RiskStage(GraphComponent):
         with model_storage.read_from(resource) as directory:
             with open(directory / "risk_model.pkl", "rb") as handle:
                 model = pickle.load(handle)
-            arbiter = None
-            if (directory / ARBITER_FILE).exists():
-                with open(directory / ARBITER_FILE, "rb") as handle:
-                    arbiter = pickle.load(handle)
-        if arbiter is None:
-            logger.warning("The model has no topic arbiter (trained before it): check-ins never give way")
-        stage = cls(config, model_storage, resource, model, arbiter)
-        stage.topics()
+        stage = cls(config, model_storage, resource, model)
         # A broken time frames file stops the server here, with a message naming the field.
         stage.time_frames()
         # Load the embedding and language models now, not at the first message.
@@ -288,11 +216,6 @@ class RiskStage(GraphComponent):
         if self._embedder is None:
             self._embedder = risk_model.shared_embedder(threads=int(self.config["embedding_threads"]))
         return self._embedder
-
-    def topics(self) -> frozenset:
-        if self._topics is None:
-            self._topics = frozenset(article_topics())
-        return self._topics
 
     def time_frames(self) -> TimeFrames:
         if self._time_frames is None:
@@ -321,15 +244,9 @@ class RiskStage(GraphComponent):
         embedder = risk_model.Embedder(threads=2, cache_dir=cache)
         embeddings = embedder.embed(texts)
         self.model = risk_model.fit(texts, labels, embeddings, seed=int(self.config["random_seed"]))
-        pairs = arbiter_examples(risk_model.load_corpus(Path(self.config["corpus"])), training_data)
-        self.arbiter = fit_arbiter(
-            pairs, embedder.embed([text for text, _ in pairs]), seed=int(self.config["random_seed"])
-        )
         with self.model_storage.write_to(self.resource) as directory:
             with open(directory / "risk_model.pkl", "wb") as handle:
                 pickle.dump(self.model, handle)
-            with open(directory / ARBITER_FILE, "wb") as handle:
-                pickle.dump(self.arbiter, handle)
         logger.info("Risk model trained on %d pieces of text", len(texts))
         return self.resource
 
@@ -455,56 +372,6 @@ class RiskStage(GraphComponent):
         assessment["told_as_past"] = past
         return assessment
 
-    def topic_instead(
-        self, message: Message, text: Text, assessment: Dict[Text, Any], intent: Optional[Text], family
-    ) -> Optional[Dict[Text, Any]]:
-        """The article topic a check-in gives way to, with the arbiter's safety share, or None.
-
-        Only a check-in or worry about someone else that is not happening now; only an English
-        message of at most `topic_max_sentences` sentences read whole (a paragraph keeps its
-        sentence floor); only when the classifier is sure enough of a topic and the arbiter, which
-        has learned the risk corpus as well as the topics, reads the whole message as the same
-        topic with little risk, and the sentence that raised the check-in, alone, as not risk."""
-        threshold = float(self.config.get("topic_safety_below") or 0.0)
-        if self.arbiter is None or not threshold:
-            return None
-        if intent != "crisis_check" and not (intent == "crisis_third_party" and family == THIRD_PARTY[0]):
-            return None
-        pieces = assessment["pieces"]
-        sentences = risk_model.split_sentences(text)
-        if (
-            assessment.get("language") != "en"
-            or len(sentences) > int(self.config["topic_max_sentences"])
-            # Read whole, with no window of a long unpunctuated run.
-            or len(text) > risk_model.MAX_UNIT_CHARS
-            or len(pieces) > len(sentences) + 1
-        ):
-            return None
-        classified = message.get(INTENT) or {}
-        topic = classified.get(INTENT_NAME_KEY)
-        if topic not in self.topics() or float(classified.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < float(
-            self.config["topic_sure"]
-        ):
-            return None
-        try:
-            worst = int(np.argmax(np.maximum(assessment["risk"], assessment["concern"])))
-            read = [0] if worst == 0 else [0, worst]
-            readings = [self.arbiter.reading(v) for v in self.embedder().embed([pieces[i] for i in read])]
-        except Exception:  # in doubt, the check-in stands
-            logger.exception("The topic arbiter failed; the check-in stands")
-            return None
-        whole, piece = readings[0], readings[-1]
-        if whole["intent"] != topic or whole["safety"] >= threshold:
-            return None
-        if piece["safety"] >= float(self.config["topic_piece_safety_below"]):
-            return None
-        return {
-            "topic": topic,
-            "safety": round(float(whole["safety"]), 4),
-            "piece_safety": round(float(piece["safety"]), 4),
-            "instead_of": intent,
-        }
-
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             text = message.get(TEXT)
@@ -512,10 +379,6 @@ class RiskStage(GraphComponent):
                 continue
             assessment = self.assess_in_context(text)
             intent, family, score = self.decide(assessment)
-            answered = self.topic_instead(message, text, assessment, intent, family)
-            if answered:
-                assessment["topic_instead"] = answered
-                intent, family = None, None
             self._apply(message, intent, family, score, assessment)
         return messages
 
@@ -581,7 +444,6 @@ class RiskStage(GraphComponent):
                 "embedded": assessment["embedded"],
                 "language": language,
                 "classifier_intent": classifier_intent,
-                "topic_instead": assessment.get("topic_instead"),
             },
             add_to_output=True,
         )

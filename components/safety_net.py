@@ -267,17 +267,6 @@ def _share(config: Dict[Text, Any], name: Text) -> float:
     return float(value)
 
 
-def restore_stage_intent(message: Message, intent: Text) -> None:
-    """Sets the risk stage's own decision again, as the message's intent and in its record."""
-    stage = dict(message.get("risk_stage") or {})
-    stage["intent"], stage["topic_instead"] = intent, None
-    message.set("risk_stage", stage, add_to_output=True)
-    message.set(INTENT, {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent]
-    ranking = [{INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}] + ranking
-    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-
-
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER],
     is_trainable=False,
@@ -390,12 +379,6 @@ class SafetyNet(GraphComponent):
         if not matches:
             message.set(SAFETY_NET_KEY, {"fired": False}, add_to_output=True)
             return
-        given_way = (message.get("risk_stage") or {}).get("topic_instead")
-        if given_way:
-            # A pattern matched a message whose check-in gave way to an article topic
-            # (components/topic_arbiter.py): the check-in comes back, and the patterns are
-            # weighed against it as against any check-in.
-            restore_stage_intent(message, given_way["instead_of"])
         # An emergency outranks the other families: the emergency number comes first.
         ordered = sorted(matches, key=lambda m: patterns.families[m[0]].intent != "medical_emergency")
         family, matched_text = ordered[0]

@@ -149,37 +149,3 @@ def test_through_the_model_a_check_in_on_a_question_asks_first_and_answers_after
         assert first["buttons"] == agent.nlg.generate_from_slots(CHECK, {}, "rest")["buttons"]
         combined += 1
     assert combined >= 2  # measured: all three on the shipped model
-
-
-def answered_instead_of_check_in(topic, given_way=True):
-    """The tracker of a message whose check-in gave way to an article topic (components/risk_stage.py)."""
-    from rasa.shared.core.events import UserUttered
-    from rasa.shared.core.trackers import DialogueStateTracker
-
-    intent = {"name": topic, "confidence": 0.9}
-    stage = {
-        "intent": None,
-        "topic_instead": {"topic": topic, "instead_of": "crisis_check"} if given_way else None,
-    }
-    parse = {"text": "ready to stop?", "intent": intent, "entities": [], "risk_stage": stage}
-    return DialogueStateTracker.from_events(
-        "person", [UserUttered("ready to stop?", intent, [], parse_data=parse)]
-    )
-
-
-def test_an_answer_given_instead_of_the_check_in_ends_with_the_crisis_line(generator):
-    from threshold.article_topics import article_topics
-
-    topic = article_topics()[0]
-    plain_answer = generator.generate_from_slots(f"utter_answer_{topic}", {}, "rest")["text"]
-    given = asyncio.run(
-        generator.generate(f"utter_answer_{topic}", answered_instead_of_check_in(topic), "rest")
-    )
-    assert given["text"].startswith(plain_answer)
-    assert CRISIS_LINE in given["text"][len(plain_answer) :]
-    usual = asyncio.run(
-        generator.generate(
-            f"utter_answer_{topic}", answered_instead_of_check_in(topic, given_way=False), "rest"
-        )
-    )
-    assert usual["text"] == plain_answer

@@ -39,12 +39,7 @@ REMINDER_RESPONSE = rasa_overrides.REMINDER_RESPONSE
 CHECK_RESPONSE = "utter_crisis_check"
 ANSWER_INTRO_RESPONSE = "utter_crisis_check_answer_intro"
 # The one-line replies of content/server_replies.yml, by key, and the responses they become.
-TOPIC_INSTEAD_NOTE_RESPONSE = "utter_topic_instead_note"
-LINE_REPLIES = {
-    "crisis_reminder": REMINDER_RESPONSE,
-    "check_in_answer_intro": ANSWER_INTRO_RESPONSE,
-    "topic_instead_note": TOPIC_INSTEAD_NOTE_RESPONSE,
-}
+LINE_REPLIES = {"crisis_reminder": REMINDER_RESPONSE, "check_in_answer_intro": ANSWER_INTRO_RESPONSE}
 QUESTION_MARKS = re.compile("[?？]")
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yml"
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
@@ -151,22 +146,7 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         response = self.generate_from_slots(utter_action, slots, output_channel, **kwargs)
         if utter_action == CHECK_RESPONSE:
             return self.with_held_answer(response, tracker.latest_message, slots, output_channel)
-        message = tracker.latest_message
-        response = self.with_second_question(response, utter_action, message)
-        return self.with_topic_instead_note(response, utter_action, message, slots, output_channel)
-
-    def with_topic_instead_note(self, response, utter_action: Text, message, slots, output_channel: Text):
-        """An article answer given instead of the check-in (components/topic_arbiter.py) ends
-        with a line that leaves the door open, with the crisis line."""
-        if response is None or message is None or not utter_action.startswith("utter_answer_"):
-            return response
-        stage = (message.parse_data or {}).get("risk_stage") or {}
-        if not stage.get("topic_instead"):
-            return response
-        note = self.generate_from_slots(TOPIC_INSTEAD_NOTE_RESPONSE, slots, output_channel) or {}
-        if not note.get("text"):
-            return response
-        return {**response, "text": f"{response.get('text', '')}\n\n{note['text']}"}
+        return self.with_second_question(response, utter_action, tracker.latest_message)
 
     def held_question(self, message) -> Optional[Text]:
         """The answer response to the question a message also asked, when the risk stage
