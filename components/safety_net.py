@@ -388,7 +388,9 @@ class SafetyNet(GraphComponent):
         risk = stage.get("risk")
         stage_intent = stage.get("intent")
         below = emergency_check_below if intent == "medical_emergency" else check_below
-        if only_in_past and risk is not None and risk < check_below and stage_intent != "medical_emergency":
+        # `only_in_past` is set (apply_patterns) only when the risk model scored the message
+        # under `check_below`.
+        if only_in_past and stage_intent != "medical_emergency":
             if intent == "crisis":
                 # Told of the past, and the risk model finds no risk in the message: its reading
                 # stands (content/time_frames.yml).
