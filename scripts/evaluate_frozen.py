@@ -41,7 +41,8 @@ CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
     "nlu_test_14.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
-    "anything. Not measured yet.",
+    "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
+    "after that, it is a development set.",
     "nlu_test_13.yml": "Written and committed (23a7e32) before it was measured; never used to choose "
     "anything. Measured once, on the model of eba7386 (with the topic arbiter, taken out after it; "
     "docs/measurements.md); read after that, it is a development set.",
@@ -104,7 +105,8 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_15.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
-    "anything. Not measured yet.",
+    "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
+    "after that, it is a development set.",
     "risk_test_14.yml": "Written and committed (23a7e32) before it was measured; never used to choose "
     "anything. Measured once, on the model of eba7386 (with the topic arbiter, taken out after it; "
     "docs/measurements.md); read after that, it is a development set.",
