@@ -8,6 +8,12 @@ Two logistic regressions over the same labels (risk_corpus/*.yml):
   across languages. About 10-40 ms a piece on one core, so it only runs on the
   pieces the quick model is not sure are harmless (components/risk_stage.py).
 
+And one binary head on the full model's features, `emergency_head`: is a body in danger
+now (an overdose taken, bleeding that will not stop, not breathing), whoever it happens
+to? Someone else's emergency is labelled worry about someone else now
+(`third_party_now`), as it is that too; the corpus marks it `emergency: true`, and the
+head counts it with the medical emergencies, so that it gets the emergency reply.
+
 Pure Python and scikit-learn, no Rasa: scripts/evaluate.py cross-validates it.
 """
 
@@ -114,6 +120,9 @@ class Example:
     family: Text
     lang: Text
     source: Text
+    # A body in danger now (risk_model's emergency head): every medical emergency, and
+    # someone else's marked `emergency: true`.
+    emergency: bool = False
 
 
 class CorpusError(ValueError):
@@ -123,7 +132,7 @@ class CorpusError(ValueError):
 # Every key a corpus file and its items may use: a misspelt "family" or "lang" would
 # otherwise fall back to "unspecified" or English without a word.
 CORPUS_KEYS = ("examples",)
-ITEM_KEYS = ("text", "label", "family", "lang")
+ITEM_KEYS = ("text", "label", "family", "lang", "emergency")
 
 
 def load_corpus(folder: Path) -> List[Example]:
@@ -152,6 +161,12 @@ def load_corpus(folder: Path) -> List[Example]:
                 raise CorpusError(
                     f"{path}: item {number} has label {item.get('label')!r}; expected one of {LABELS}"
                 )
+            marked = item.get("emergency", False)
+            if not isinstance(marked, bool) or (marked and item["label"] != THIRD_PARTY[1]):
+                raise CorpusError(
+                    f"{path}: item {number}: 'emergency' is true or false, and marks only "
+                    f"someone else's emergency (label {THIRD_PARTY[1]})"
+                )
             examples.append(
                 Example(
                     item["text"],
@@ -159,6 +174,7 @@ def load_corpus(folder: Path) -> List[Example]:
                     str(item.get("family") or "unspecified"),
                     str(item.get("lang") or "en"),
                     path.stem,
+                    marked or item["label"] in EMERGENCY,
                 )
             )
     return examples
@@ -253,6 +269,7 @@ class RiskModel:
     full: LogisticRegression
     embedding_weight: float
     labels: List[Text] = field(default_factory=lambda: list(LABELS))
+    emergency_head: Optional[LogisticRegression] = None
 
     def ngram_features(self, texts: Sequence[Text]):
         normalised = [normalise(t) for t in texts]
@@ -261,11 +278,23 @@ class RiskModel:
     def quick_probabilities(self, texts: Sequence[Text]) -> np.ndarray:
         return _reorder(self.quick, self.ngram_features(texts), self.labels)
 
-    def full_probabilities(self, texts: Sequence[Text], embeddings: np.ndarray) -> np.ndarray:
-        features = sparse.hstack(
+    def full_features(self, texts: Sequence[Text], embeddings: np.ndarray):
+        return sparse.hstack(
             [self.ngram_features(texts), sparse.csr_matrix(embeddings * self.embedding_weight)]
         ).tocsr()
-        return _reorder(self.full, features, self.labels)
+
+    def full_probabilities(self, texts: Sequence[Text], embeddings: np.ndarray) -> np.ndarray:
+        return _reorder(self.full, self.full_features(texts, embeddings), self.labels)
+
+    def full_and_emergency(
+        self, texts: Sequence[Text], embeddings: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The full model's probabilities, and the emergency head's: a body in danger now."""
+        features = self.full_features(texts, embeddings)
+        probabilities = _reorder(self.full, features, self.labels)
+        if self.emergency_head is None:
+            return probabilities, probabilities[:, self.labels.index(EMERGENCY[0])]
+        return probabilities, self.emergency_head.predict_proba(features)[:, 1]
 
 
 def _reorder(classifier: LogisticRegression, features, labels: List[Text]) -> np.ndarray:
@@ -288,8 +317,12 @@ def fit(
     c_quick: float = 4.0,
     c_full: float = 4.0,
     embedding_weight: float = 2.0,
+    emergencies: Optional[Sequence[bool]] = None,
     seed: int = 2025,
 ) -> RiskModel:
+    """The quick and full models over `labels`; with `emergencies` (one flag a text), the
+    emergency head too. Its classes are weighted evenly: a body in danger is rare in the
+    corpus, and the head is only asked once the full model reads someone else in danger now."""
     normalised = [normalise(t) for t in texts]
     chars = TfidfVectorizer(
         analyzer="char_wb",
@@ -315,7 +348,13 @@ def fit(
     full_features = sparse.hstack([ngrams, sparse.csr_matrix(embeddings * embedding_weight)]).tocsr()
     full = LogisticRegression(C=c_full, max_iter=300, tol=1e-3, random_state=seed)
     full.fit(full_features, labels)
-    return RiskModel(chars, words, quick, full, embedding_weight)
+    head = None
+    if emergencies is not None and any(emergencies):
+        head = LogisticRegression(
+            C=c_full, class_weight="balanced", max_iter=300, tol=1e-3, random_state=seed
+        )
+        head.fit(full_features, np.asarray(emergencies, dtype=bool))
+    return RiskModel(chars, words, quick, full, embedding_weight, emergency_head=head)
 
 
 def risk_of(probabilities: np.ndarray, labels: Iterable[Text] = LABELS) -> np.ndarray:

@@ -17,8 +17,9 @@ each sentence, windows of long unpunctuated runs; components/risk_model.py):
    - worry about someone else: `crisis_third_party` (`third_party_now` when it
      is happening now, so the reply leads with the emergency number), or the
      emergency reply when what is happening now is a medical emergency (at least
-     `emergency_share` of the worry: a friend bleeding, unconscious, or who has
-     just taken pills);
+     `emergency_share` of the worry, or the emergency head at least
+     `someone_elses_emergency_threshold`: a friend bleeding, unconscious, or who
+     has just taken pills);
    - a general question about suicide or self-harm: `crisis_info`;
    - risk >= `check_threshold` but below the crisis threshold: `crisis_check`,
      a warm reply that asks directly (doubt costs a question, not a miss);
@@ -130,18 +131,21 @@ def message_language(text: Text) -> Optional[Text]:
 
 def training_texts(
     examples: List[risk_model.Example], training_data: TrainingData
-) -> Tuple[List[Text], List[Text]]:
-    """The risk corpus, plus every NLU example of a harmless intent as `none`."""
+) -> Tuple[List[Text], List[Text], List[bool]]:
+    """The risk corpus, plus every NLU example of a harmless intent as `none`: texts, labels,
+    and whether each shows a body in danger now (the emergency head's answer)."""
     texts = [e.text for e in examples]
     labels = [e.label for e in examples]
+    emergencies = [e.emergency for e in examples]
     known = {risk_model.normalise(t) for t in texts}
     for example in training_data.intent_examples:
         text = example.get(TEXT) or ""
         if example.get(INTENT) not in HARMLESS_NLU_EXCLUDED and risk_model.normalise(text) not in known:
             texts.append(text)
             labels.append(NONE)
+            emergencies.append(False)
             known.add(risk_model.normalise(text))
-    return texts, labels
+    return texts, labels, emergencies
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -164,6 +168,9 @@ class RiskStage(GraphComponent):
             # speak of suicide ("I swallowed the whole pack, now I'm scared"): the emergency
             # reply when a medical emergency is at least this share of the piece's risk.
             "emergency_share": 0.4,
+            # Worry about someone else becomes the emergency reply when the emergency head reads
+            # a body in danger now at least this likely (risk_model.py).
+            "someone_elses_emergency_threshold": 0.5,
             # How much a sentence's risk is pulled toward the whole message's (in_context).
             "context_weight": 0.3,
             # When a sentence tells of the past ("I attempted when I was 19"): it is read as part
@@ -239,11 +246,14 @@ class RiskStage(GraphComponent):
     # Training ------------------------------------------------------------------
 
     def train(self, training_data: TrainingData) -> Resource:
-        texts, labels = training_texts(risk_model.load_corpus(Path(self.config["corpus"])), training_data)
+        corpus = risk_model.load_corpus(Path(self.config["corpus"]))
+        texts, labels, emergencies = training_texts(corpus, training_data)
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embedder = risk_model.Embedder(threads=2, cache_dir=cache)
         embeddings = embedder.embed(texts)
-        self.model = risk_model.fit(texts, labels, embeddings, seed=int(self.config["random_seed"]))
+        self.model = risk_model.fit(
+            texts, labels, embeddings, emergencies=emergencies, seed=int(self.config["random_seed"])
+        )
         with self.model_storage.write_to(self.resource) as directory:
             with open(directory / "risk_model.pkl", "wb") as handle:
                 pickle.dump(self.model, handle)
@@ -267,12 +277,17 @@ class RiskStage(GraphComponent):
         # message costs a few embeddings, not one per sentence. The others keep their quick scores.
         candidates.sort(key=lambda i: (i != 0, -concern[i]))
         to_embed = sorted(candidates[: int(self.config["max_embedded_pieces"])])
+        # A body in danger now (the emergency head), for the pieces the full model reads.
+        emergency = np.zeros(len(pieces))
         if to_embed:
             embeddings = self.embedder().embed([pieces[i] for i in to_embed])
-            probabilities[to_embed] = self.model.full_probabilities([pieces[i] for i in to_embed], embeddings)
+            probabilities[to_embed], emergency[to_embed] = self.model.full_and_emergency(
+                [pieces[i] for i in to_embed], embeddings
+            )
         return {
             "pieces": pieces,
             "probabilities": probabilities,
+            "emergency": emergency,
             "risk": risk_model.risk_of(probabilities),
             "concern": risk_model.concern_of(probabilities),
             "embedded": len(to_embed),
@@ -327,10 +342,16 @@ class RiskStage(GraphComponent):
         piece = int(np.argmax(third.sum(axis=1)))
         now = third[piece, 1] > third[piece, 0]
         if third[piece].sum() >= max(self.config["third_party_threshold"], 0.0 if now else own):
-            if now and emergency >= self.config["emergency_share"] * float(third[piece].sum()):
-                # Someone else's body in danger now (bleeding, unconscious, seizing, pills just
-                # taken): the emergency reply, which also says what to do when they are elsewhere.
-                return "medical_emergency", "medical_emergency", emergency
+            # Someone else's body in danger now (bleeding, unconscious, seizing, pills just
+            # taken): the emergency reply, which also says what to do when they are elsewhere.
+            # The emergency head reads it where the full model reads only worry about someone
+            # else ("my mum just told me she has taken all her pills").
+            body = float(assessment["emergency"].max()) if "emergency" in assessment else 0.0
+            if now and (
+                body >= self.config["someone_elses_emergency_threshold"]
+                or emergency >= self.config["emergency_share"] * float(third[piece].sum())
+            ):
+                return "medical_emergency", "medical_emergency", max(body, emergency)
             return (
                 "crisis_third_party",
                 "third_party_now" if now else "third_party",
@@ -367,6 +388,9 @@ class RiskStage(GraphComponent):
             self.in_context(concern, keep_own_check_in=more_risk_than_warning_sign & ~past), in_context_risk
         )
         in_context_risk[past] = np.minimum(in_context_risk[past], risk[0])
+        assessment["emergency"] = np.where(
+            past, np.minimum(assessment["emergency"], assessment["emergency"][0]), assessment["emergency"]
+        )
         in_context_concern[past] = np.minimum(in_context_concern[past], max(concern[0], risk[0]))
         assessment["risk"], assessment["concern"] = in_context_risk, in_context_concern
         assessment["told_as_past"] = past

@@ -73,9 +73,11 @@ def train():
 
     stage_config = dict(RiskStage.get_default_config(), **component_config("RiskStage"))
     examples = risk_model.load_corpus(ROOT / stage_config["corpus"])
-    texts, labels = training_texts(examples, load_data(str(ROOT / "data" / "nlu")))
+    texts, labels, emergencies = training_texts(examples, load_data(str(ROOT / "data" / "nlu")))
     embeddings = risk_model.Embedder(threads=2, cache_dir=ROOT / stage_config["embedding_cache"]).embed(texts)
-    return risk_model.fit(texts, labels, embeddings, seed=int(stage_config["random_seed"]))
+    return risk_model.fit(
+        texts, labels, embeddings, emergencies=emergencies, seed=int(stage_config["random_seed"])
+    )
 
 
 def decide(stage, patterns, net_config, text):

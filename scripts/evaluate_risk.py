@@ -255,7 +255,7 @@ def main():
 
     config = stage_config()
     corpus = risk_model.load_corpus(ROOT / config["corpus"])
-    texts, labels = training_texts(corpus, load_data(str(ROOT / "data" / "nlu")))
+    texts, labels, _ = training_texts(corpus, load_data(str(ROOT / "data" / "nlu")))
     # The NLU examples join as harmless pieces, each its own family.
     examples = corpus + [
         risk_model.Example(t, label, f"nlu_{i % 20}", "en", "nlu")
@@ -280,7 +280,12 @@ def main():
         RESULTS.mkdir(exist_ok=True)
         plot_precision_recall(truth, scores, RESULTS / "risk_precision_recall.png")
         lines += ["![precision and recall](risk_precision_recall.png)", ""]
-    model = risk_model.fit([e.text for e in examples], [e.label for e in examples], embeddings)
+    model = risk_model.fit(
+        [e.text for e in examples],
+        [e.label for e in examples],
+        embeddings,
+        emergencies=[e.emergency for e in examples],
+    )
     stage = make_stage(model, risk_model.Embedder(threads=1))
     lines += ["## The risk stage alone (no patterns, no classifier), trained on the whole corpus", ""]
     sets = dict(DEV_SETS)

@@ -30,3 +30,23 @@ def test_a_misspelt_top_level_key_is_refused_by_name(tmp_path):
     (tmp_path / "corpus.yml").write_text("examples:\n  - {text: 'a message', label: none}\nexample: []\n")
     with pytest.raises(CorpusError, match="unknown key 'example'"):
         load_corpus(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "{text: 'my friend took pills', label: third_party_now, emergency: yes please}",
+        "{text: 'I took pills', label: suicide, emergency: true}",
+    ],
+)
+def test_an_emergency_mark_that_is_not_a_boolean_on_someone_elses_danger_now_is_refused(tmp_path, item):
+    (tmp_path / "corpus.yml").write_text(f"examples:\n  - {item}\n")
+    with pytest.raises(CorpusError, match="'emergency' is true or false"):
+        load_corpus(tmp_path)
+
+
+def test_someone_elses_emergency_is_marked_in_the_shipped_corpus():
+    examples = load_corpus(PROJECT_ROOT / "risk_corpus")
+    marked = [e for e in examples if e.emergency and e.label == "third_party_now"]
+    # Enough for the emergency head to learn that someone else's body can be in danger too.
+    assert len(marked) >= 30

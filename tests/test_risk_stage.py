@@ -220,6 +220,42 @@ def test_someone_elses_medical_emergency_happening_now_gets_the_emergency_reply(
     assert stage.decide(worried)[0] == "crisis_third_party"
 
 
+def test_the_emergency_head_turns_someone_else_in_danger_now_into_the_emergency_reply():
+    stage = stage_with(third_party_threshold=0.3, emergency_share=0.4, someone_elses_emergency_threshold=0.5)
+    # The full model reads only worry about someone else now ("my mum just told me she has
+    # taken all her pills"); the emergency head reads a body in danger.
+    pills_taken = pieces_of({"third_party_now": 0.85, "none": 0.15})
+    pills_taken["emergency"] = np.array([0.51])
+    assert stage.decide(pills_taken)[:2] == ("medical_emergency", "medical_emergency")
+    pills_taken["emergency"] = np.array([0.49])
+    assert stage.decide(pills_taken)[:2] == ("crisis_third_party", "third_party_now")
+    # Worry that is not about now keeps the third-party reply whatever the head reads.
+    worried = pieces_of({"third_party": 0.85, "none": 0.15})
+    worried["emergency"] = np.array([0.9])
+    assert stage.decide(worried)[:2] == ("crisis_third_party", "third_party")
+
+
+def test_the_emergency_head_learns_someone_elses_emergency_marked_in_the_corpus(tmp_path):
+    (tmp_path / "corpus.yml").write_text(
+        "examples:\n"
+        "  - {text: 'my friend just swallowed all her pills', label: third_party_now, emergency: true}\n"
+        "  - {text: 'my friend sent a goodbye text', label: third_party_now}\n"
+        "  - {text: 'I took the whole bottle an hour ago', label: medical_emergency}\n"
+        "  - {text: 'what time do you open', label: none}\n"
+    )
+    examples = risk_model.load_corpus(tmp_path)
+    assert [e.emergency for e in examples] == [True, False, True, False]
+    texts, labels = [e.text for e in examples], [e.label for e in examples]
+    # The full model keeps the corpus labels; the head answers whether a body is in danger.
+    model = risk_model.fit(
+        texts * 3, labels * 3, np.zeros((12, 384)), emergencies=[e.emergency for e in examples] * 3
+    )
+    _, body = model.full_and_emergency(texts, np.zeros((4, 384)))
+    assert body[0] > body[1] and body[2] > body[3]
+    assert body[0] > 0.5 > body[1]
+    assert risk_model.fit(texts * 3, labels * 3, np.zeros((12, 384))).emergency_head is None
+
+
 def with_concern(assessment):
     assessment["concern"] = risk_model.concern_of(assessment["probabilities"])
     return assessment
