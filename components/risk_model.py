@@ -162,10 +162,13 @@ def load_corpus(folder: Path) -> List[Example]:
                     f"{path}: item {number} has label {item.get('label')!r}; expected one of {LABELS}"
                 )
             marked = item.get("emergency", False)
-            if not isinstance(marked, bool) or (marked and item["label"] != THIRD_PARTY[1]):
+            if not isinstance(marked, bool):
+                raise CorpusError(f"{path}: item {number}: 'emergency' must be true or false, got {marked!r}")
+            if "emergency" in item and item["label"] != THIRD_PARTY[1]:
+                # A medical emergency is always one; on other labels the mark would mean nothing.
                 raise CorpusError(
-                    f"{path}: item {number}: 'emergency' is true or false, and marks only "
-                    f"someone else's emergency (label {THIRD_PARTY[1]})"
+                    f"{path}: item {number}: 'emergency' marks only someone else's emergency "
+                    f"(label {THIRD_PARTY[1]}), not label {item['label']!r}"
                 )
             examples.append(
                 Example(
@@ -289,7 +292,8 @@ class RiskModel:
     def full_and_emergency(
         self, texts: Sequence[Text], embeddings: np.ndarray
     ) -> Tuple[np.ndarray, np.ndarray]:
-        """The full model's probabilities, and the emergency head's: a body in danger now."""
+        """The full model's probabilities, and the emergency head's score: a body in danger now.
+        A model trained without the head answers with its medical-emergency probability."""
         features = self.full_features(texts, embeddings)
         probabilities = _reorder(self.full, features, self.labels)
         if self.emergency_head is None:
@@ -321,8 +325,10 @@ def fit(
     seed: int = 2025,
 ) -> RiskModel:
     """The quick and full models over `labels`; with `emergencies` (one flag a text), the
-    emergency head too. Its classes are weighted evenly: a body in danger is rare in the
-    corpus, and the head is only asked once the full model reads someone else in danger now."""
+    emergency head too. The head's classes are balanced (weighted inversely to their frequency):
+    a body in danger is rare in the corpus, and the head is only asked once the full model reads
+    someone else in danger now, so its score leans toward the emergency reply (and is higher
+    than a probability)."""
     normalised = [normalise(t) for t in texts]
     chars = TfidfVectorizer(
         analyzer="char_wb",

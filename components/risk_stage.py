@@ -65,6 +65,9 @@ logger = logging.getLogger(__name__)
 RISK_STAGE_KEY = "risk_stage"
 FAMILY_ENTITY = "crisis_family"
 LANGUAGE_ENTITY = "reply_language"
+# The family of someone else's body in danger now: the emergency reply has its own variant
+# for it (data/responses/safety.yml).
+SOMEONE_ELSES_EMERGENCY = "someone_elses_emergency"
 SAFETY_INTENTS = ("crisis", "medical_emergency", "crisis_third_party", "crisis_info", "crisis_check")
 # Rasa NLU examples of the other intents are harmless and join the corpus as `none`; not
 # these: an answer to "are you safe?" such as "no, I'm not safe" is not harmless, and
@@ -168,8 +171,9 @@ class RiskStage(GraphComponent):
             # speak of suicide ("I swallowed the whole pack, now I'm scared"): the emergency
             # reply when a medical emergency is at least this share of the piece's risk.
             "emergency_share": 0.4,
-            # Worry about someone else becomes the emergency reply when the emergency head reads
-            # a body in danger now at least this likely (risk_model.py).
+            # Worry about someone else now becomes the emergency reply when the emergency head
+            # scores a body in danger at least this (risk_model.py; its classes are balanced,
+            # so the score leans toward the emergency reply).
             "someone_elses_emergency_threshold": 0.5,
             # How much a sentence's risk is pulled toward the whole message's (in_context).
             "context_weight": 0.3,
@@ -277,17 +281,18 @@ class RiskStage(GraphComponent):
         # message costs a few embeddings, not one per sentence. The others keep their quick scores.
         candidates.sort(key=lambda i: (i != 0, -concern[i]))
         to_embed = sorted(candidates[: int(self.config["max_embedded_pieces"])])
-        # A body in danger now (the emergency head), for the pieces the full model reads.
-        emergency = np.zeros(len(pieces))
+        # A body in danger now (the emergency head), for the pieces the full model reads; the
+        # others are the ones the quick model is sure are harmless, or beyond the first few.
+        body_in_danger = np.zeros(len(pieces))
         if to_embed:
             embeddings = self.embedder().embed([pieces[i] for i in to_embed])
-            probabilities[to_embed], emergency[to_embed] = self.model.full_and_emergency(
+            probabilities[to_embed], body_in_danger[to_embed] = self.model.full_and_emergency(
                 [pieces[i] for i in to_embed], embeddings
             )
         return {
             "pieces": pieces,
             "probabilities": probabilities,
-            "emergency": emergency,
+            "body_in_danger": body_in_danger,
             "risk": risk_model.risk_of(probabilities),
             "concern": risk_model.concern_of(probabilities),
             "embedded": len(to_embed),
@@ -343,15 +348,16 @@ class RiskStage(GraphComponent):
         now = third[piece, 1] > third[piece, 0]
         if third[piece].sum() >= max(self.config["third_party_threshold"], 0.0 if now else own):
             # Someone else's body in danger now (bleeding, unconscious, seizing, pills just
-            # taken): the emergency reply, which also says what to do when they are elsewhere.
-            # The emergency head reads it where the full model reads only worry about someone
-            # else ("my mum just told me she has taken all her pills").
-            body = float(assessment["emergency"].max()) if "emergency" in assessment else 0.0
+            # taken): the emergency reply, with what to do when they are elsewhere. The emergency
+            # head reads it where the full model reads only worry about someone else ("my mum
+            # called. She's taken all her pills."): in any piece, as the danger may be told in
+            # another sentence than the worry.
+            body = float(assessment["body_in_danger"].max()) if "body_in_danger" in assessment else 0.0
             if now and (
                 body >= self.config["someone_elses_emergency_threshold"]
                 or emergency >= self.config["emergency_share"] * float(third[piece].sum())
             ):
-                return "medical_emergency", "medical_emergency", max(body, emergency)
+                return "medical_emergency", SOMEONE_ELSES_EMERGENCY, float(third[piece].sum())
             return (
                 "crisis_third_party",
                 "third_party_now" if now else "third_party",
@@ -388,9 +394,9 @@ class RiskStage(GraphComponent):
             self.in_context(concern, keep_own_check_in=more_risk_than_warning_sign & ~past), in_context_risk
         )
         in_context_risk[past] = np.minimum(in_context_risk[past], risk[0])
-        assessment["emergency"] = np.where(
-            past, np.minimum(assessment["emergency"], assessment["emergency"][0]), assessment["emergency"]
-        )
+        if "body_in_danger" in assessment:
+            body = assessment["body_in_danger"]
+            assessment["body_in_danger"] = np.where(past, np.minimum(body, body[0]), body)
         in_context_concern[past] = np.minimum(in_context_concern[past], max(concern[0], risk[0]))
         assessment["risk"], assessment["concern"] = in_context_risk, in_context_concern
         assessment["told_as_past"] = past

@@ -239,3 +239,21 @@ def test_safety_replies_never_use_harmful_wording():
     text = " ".join(str(RESPONSES[name]) for name in RESPONSES).lower()
     for phrase in ["committed suicide", "successful suicide", "i can't help you", "lethal dose"]:
         assert phrase not in text
+
+
+def test_every_emergency_reply_leads_with_the_emergency_number_and_carries_the_crisis_line():
+    for variant in RESPONSES["utter_medical_emergency"]:
+        assert "{emergency_number}" in variant["text"].split("\n")[0]
+        assert "{crisis_line}" in variant["text"]
+
+
+def test_someone_elses_emergency_read_by_the_risk_stage_has_its_own_emergency_reply():
+    from components.risk_stage import SOMEONE_ELSES_EMERGENCY
+
+    families = [
+        condition["value"]
+        for variant in RESPONSES["utter_medical_emergency"]
+        for condition in variant.get("condition") or []
+        if condition.get("name") == "crisis_family"
+    ]
+    assert SOMEONE_ELSES_EMERGENCY in families

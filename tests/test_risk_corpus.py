@@ -32,16 +32,19 @@ def test_a_misspelt_top_level_key_is_refused_by_name(tmp_path):
         load_corpus(tmp_path)
 
 
-@pytest.mark.parametrize(
-    "item",
-    [
-        "{text: 'my friend took pills', label: third_party_now, emergency: yes please}",
-        "{text: 'I took pills', label: suicide, emergency: true}",
-    ],
-)
-def test_an_emergency_mark_that_is_not_a_boolean_on_someone_elses_danger_now_is_refused(tmp_path, item):
+def test_an_emergency_mark_that_is_not_true_or_false_is_refused_by_name(tmp_path):
+    item = "{text: 'my friend took pills', label: third_party_now, emergency: yes please}"
     (tmp_path / "corpus.yml").write_text(f"examples:\n  - {item}\n")
-    with pytest.raises(CorpusError, match="'emergency' is true or false"):
+    with pytest.raises(CorpusError, match="'emergency' must be true or false, got 'yes please'"):
+        load_corpus(tmp_path)
+
+
+@pytest.mark.parametrize("label", ["suicide", "medical_emergency", "none"])
+def test_an_emergency_mark_on_anything_but_someone_else_in_danger_now_is_refused(tmp_path, label):
+    (tmp_path / "corpus.yml").write_text(
+        f"examples:\n  - {{text: 'I took pills', label: {label}, emergency: false}}\n"
+    )
+    with pytest.raises(CorpusError, match=f"marks only someone else's emergency .*not label '{label}'"):
         load_corpus(tmp_path)
 
 

@@ -211,7 +211,7 @@ def test_someone_elses_medical_emergency_happening_now_gets_the_emergency_reply(
     share = stage.config["emergency_share"]
     # A friend bleeding or unconscious now: the worry is also a body in danger.
     bleeding = pieces_of({"third_party_now": 0.6, "medical_emergency": 0.6 * share + 0.01, "none": 0.15})
-    assert stage.decide(bleeding)[:2] == ("medical_emergency", "medical_emergency")
+    assert stage.decide(bleeding)[:2] == ("medical_emergency", "someone_elses_emergency")
     # A goodbye text and no answer: danger now, but not (yet) a medical one.
     no_answer = pieces_of({"third_party_now": 0.6, "medical_emergency": 0.6 * share - 0.01, "none": 0.17})
     assert stage.decide(no_answer)[:2] == ("crisis_third_party", "third_party_now")
@@ -225,13 +225,17 @@ def test_the_emergency_head_turns_someone_else_in_danger_now_into_the_emergency_
     # The full model reads only worry about someone else now ("my mum just told me she has
     # taken all her pills"); the emergency head reads a body in danger.
     pills_taken = pieces_of({"third_party_now": 0.85, "none": 0.15})
-    pills_taken["emergency"] = np.array([0.51])
-    assert stage.decide(pills_taken)[:2] == ("medical_emergency", "medical_emergency")
-    pills_taken["emergency"] = np.array([0.49])
+    pills_taken["body_in_danger"] = np.array([0.51])
+    assert stage.decide(pills_taken)[:2] == ("medical_emergency", "someone_elses_emergency")
+    pills_taken["body_in_danger"] = np.array([0.49])
     assert stage.decide(pills_taken)[:2] == ("crisis_third_party", "third_party_now")
+    # The danger told in another sentence than the worry ("My mum called. She took all her pills.").
+    told_apart = pieces_of({"third_party_now": 0.85, "none": 0.15}, {"third_party_now": 0.4, "none": 0.6})
+    told_apart["body_in_danger"] = np.array([0.2, 0.8])
+    assert stage.decide(told_apart)[:2] == ("medical_emergency", "someone_elses_emergency")
     # Worry that is not about now keeps the third-party reply whatever the head reads.
     worried = pieces_of({"third_party": 0.85, "none": 0.15})
-    worried["emergency"] = np.array([0.9])
+    worried["body_in_danger"] = np.array([0.9])
     assert stage.decide(worried)[:2] == ("crisis_third_party", "third_party")
 
 
@@ -250,10 +254,65 @@ def test_the_emergency_head_learns_someone_elses_emergency_marked_in_the_corpus(
     model = risk_model.fit(
         texts * 3, labels * 3, np.zeros((12, 384)), emergencies=[e.emergency for e in examples] * 3
     )
-    _, body = model.full_and_emergency(texts, np.zeros((4, 384)))
-    assert body[0] > body[1] and body[2] > body[3]
+    probabilities, body = model.full_and_emergency(texts, np.zeros((4, 384)))
+    assert [risk_model.top_label(row)[0] for row in probabilities] == labels
     assert body[0] > 0.5 > body[1]
-    assert risk_model.fit(texts * 3, labels * 3, np.zeros((12, 384))).emergency_head is None
+    assert body[2] > 0.5 > body[3]
+    # Trained without the marks, a model has no head and answers with the full model's reading.
+    plain = risk_model.fit(texts * 3, labels * 3, np.zeros((12, 384)))
+    assert plain.emergency_head is None
+    probabilities, body = plain.full_and_emergency(texts, np.zeros((4, 384)))
+    assert list(body) == list(probabilities[:, risk_model.LABELS.index("medical_emergency")])
+
+
+class ZeroEmbedder:
+    def embed(self, texts):
+        return np.zeros((len(texts), 384), dtype=np.float32)
+
+
+def test_the_emergency_head_reads_only_the_pieces_the_full_model_reads(tmp_path):
+    (tmp_path / "corpus.yml").write_text(
+        "examples:\n"
+        "  - {text: 'my friend just swallowed all her pills', label: third_party_now, emergency: true}\n"
+        "  - {text: 'my friend sent a goodbye text', label: third_party_now}\n"
+        "  - {text: 'what time do you open', label: none}\n"
+    )
+    examples = risk_model.load_corpus(tmp_path)
+    stage = stage_with(max_embedded_pieces=1, quick_clear_below=0.0)
+    stage.model = risk_model.fit(
+        [e.text for e in examples] * 3,
+        [e.label for e in examples] * 3,
+        np.zeros((9, 384)),
+        emergencies=[e.emergency for e in examples] * 3,
+    )
+    stage._embedder = ZeroEmbedder()
+    assessment = stage.assess("My friend just swallowed all her pills. What time do you open?")
+    # The whole message is read by the full model and the head; the sentences keep the quick
+    # model's reading and no head score.
+    assert assessment["embedded"] == 1
+    assert assessment["body_in_danger"][0] > 0
+    assert list(assessment["body_in_danger"][1:]) == [0, 0]
+
+
+def test_a_body_in_danger_told_of_the_past_is_read_as_part_of_its_message(monkeypatch):
+    stage = stage_with()
+    rest = "She's 31 now, doing well, and I would like help with my own worry."
+
+    def reading(text):
+        sentences = risk_model.split_sentences(text)
+        return {
+            "pieces": [text] + sentences,
+            "risk": np.array([0.02, 0.02, 0.01]),
+            "concern": np.array([0.02, 0.02, 0.01]),
+            "body_in_danger": np.array([0.1, 0.9, 0.05]),
+        }
+
+    monkeypatch.setattr(stage, "assess", reading)
+    past = stage.assess_in_context(f"My sister took an overdose back in 2015. {rest}")
+    assert list(past["told_as_past"]) == [False, True, False]
+    assert list(past["body_in_danger"]) == [0.1, 0.1, 0.05]
+    now = stage.assess_in_context(f"My sister took an overdose an hour ago. {rest}")
+    assert list(now["body_in_danger"]) == [0.1, 0.9, 0.05]
 
 
 def with_concern(assessment):
