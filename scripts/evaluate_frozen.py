@@ -105,7 +105,7 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_16.yml": "Written and committed (c682c00) before it was measured; never used to choose "
-    "anything. Not measured yet.",
+    "anything. Measured once, on the model of 130230a (with the emergency head; docs/measurements.md).",
     "risk_test_15.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
     "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
     "after that, it is a development set.",
