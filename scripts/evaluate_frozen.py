@@ -40,6 +40,8 @@ ALARMS = {"utter_crisis", "utter_medical_emergency"}
 CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
+    "nlu_test_15.yml": "Written and committed (1899768) before it was measured; never used to choose "
+    "anything. Not measured yet.",
     "nlu_test_14.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
     "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
     "after that, it is a development set.",
