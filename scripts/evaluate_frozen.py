@@ -106,8 +106,11 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
+    "risk_test_17.yml": "Written and committed (f78a65c) before it was measured; never used to choose "
+    "anything. Not measured yet.",
     "risk_test_16.yml": "Written and committed (c682c00) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 130230a (with the emergency head; docs/measurements.md).",
+    "anything. Measured once, on the model of 130230a (with the emergency head; docs/measurements.md); read "
+    "after that, it is a development set.",
     "risk_test_15.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
     "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
     "after that, it is a development set.",
