@@ -123,6 +123,8 @@ class Example:
     # A body in danger now (risk_model's emergency head): every medical emergency, and
     # someone else's marked `emergency: true`.
     emergency: bool = False
+    # From a file that teaches the emergency head only (`teaches: emergency_head`).
+    head_only: bool = False
 
 
 class CorpusError(ValueError):
@@ -131,7 +133,12 @@ class CorpusError(ValueError):
 
 # Every key a corpus file and its items may use: a misspelt "family" or "lang" would
 # otherwise fall back to "unspecified" or English without a word.
-CORPUS_KEYS = ("examples",)
+CORPUS_KEYS = ("examples", "teaches")
+# What a file's lines train: every model (the default), or only the emergency head. Lines of
+# someone else's body in danger, many of them in other languages, teach the head what a body
+# in danger is; in the full model they pulled bystanders' own emergencies and crises toward the
+# third-party reading (docs/measurements.md).
+TEACHES = ("all_models", "emergency_head")
 ITEM_KEYS = ("text", "label", "family", "lang", "emergency")
 
 
@@ -148,6 +155,9 @@ def load_corpus(folder: Path) -> List[Example]:
         unknown = sorted(str(key) for key in set(data) - set(CORPUS_KEYS))
         if unknown:
             raise CorpusError(f"{path}: unknown key '{unknown[0]}' (expected: {', '.join(CORPUS_KEYS)})")
+        teaches = data.get("teaches", TEACHES[0])
+        if teaches not in TEACHES:
+            raise CorpusError(f"{path}: 'teaches' must be one of {', '.join(TEACHES)}, got {teaches!r}")
         for number, item in enumerate(items, 1):
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise CorpusError(f"{path}: item {number} needs a text")
@@ -178,6 +188,7 @@ def load_corpus(folder: Path) -> List[Example]:
                     str(item.get("lang") or "en"),
                     path.stem,
                     marked or item["label"] in EMERGENCY,
+                    teaches == "emergency_head",
                 )
             )
     return examples
@@ -322,14 +333,20 @@ def fit(
     c_full: float = 4.0,
     embedding_weight: float = 2.0,
     emergencies: Optional[Sequence[bool]] = None,
+    head_only: Optional[Sequence[bool]] = None,
     seed: int = 2025,
 ) -> RiskModel:
     """The quick and full models over `labels`; with `emergencies` (one flag a text), the
     emergency head too. The head's classes are balanced (weighted inversely to their frequency):
     a body in danger is rare in the corpus, and the head is only asked once the full model reads
     someone else in danger now, so its score leans toward the emergency reply (and is higher
-    than a probability)."""
-    normalised = [normalise(t) for t in texts]
+    than a probability). Texts flagged in `head_only` train the head alone."""
+    everything = [normalise(t) for t in texts]
+    shared = np.arange(len(texts))
+    if head_only is not None:
+        shared = np.flatnonzero(~np.asarray(head_only, dtype=bool))
+    normalised = [everything[i] for i in shared]
+    labels = [labels[i] for i in shared]
     chars = TfidfVectorizer(
         analyzer="char_wb",
         ngram_range=(2, 5),
@@ -351,16 +368,16 @@ def fit(
     # probabilities should say so (balanced weights doubled the false alarms).
     quick = LogisticRegression(C=c_quick, max_iter=300, tol=1e-3, random_state=seed)
     quick.fit(ngrams, labels)
-    full_features = sparse.hstack([ngrams, sparse.csr_matrix(embeddings * embedding_weight)]).tocsr()
     full = LogisticRegression(C=c_full, max_iter=300, tol=1e-3, random_state=seed)
+    full_features = sparse.hstack([ngrams, sparse.csr_matrix(embeddings[shared] * embedding_weight)]).tocsr()
     full.fit(full_features, labels)
-    head = None
+    model = RiskModel(chars, words, quick, full, embedding_weight)
     if emergencies is not None and any(emergencies):
-        head = LogisticRegression(
+        model.emergency_head = LogisticRegression(
             C=c_full, class_weight="balanced", max_iter=300, tol=1e-3, random_state=seed
         )
-        head.fit(full_features, np.asarray(emergencies, dtype=bool))
-    return RiskModel(chars, words, quick, full, embedding_weight, emergency_head=head)
+        model.emergency_head.fit(model.full_features(texts, embeddings), np.asarray(emergencies, dtype=bool))
+    return model
 
 
 def risk_of(probabilities: np.ndarray, labels: Iterable[Text] = LABELS) -> np.ndarray:

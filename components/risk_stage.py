@@ -134,12 +134,14 @@ def message_language(text: Text) -> Optional[Text]:
 
 def training_texts(
     examples: List[risk_model.Example], training_data: TrainingData
-) -> Tuple[List[Text], List[Text], List[bool]]:
+) -> Tuple[List[Text], List[Text], List[bool], List[bool]]:
     """The risk corpus, plus every NLU example of a harmless intent as `none`: texts, labels,
-    and whether each shows a body in danger now (the emergency head's answer)."""
+    whether each shows a body in danger now (the emergency head's answer), and whether it
+    teaches the emergency head alone."""
     texts = [e.text for e in examples]
     labels = [e.label for e in examples]
     emergencies = [e.emergency for e in examples]
+    head_only = [e.head_only for e in examples]
     known = {risk_model.normalise(t) for t in texts}
     for example in training_data.intent_examples:
         text = example.get(TEXT) or ""
@@ -147,8 +149,9 @@ def training_texts(
             texts.append(text)
             labels.append(NONE)
             emergencies.append(False)
+            head_only.append(False)
             known.add(risk_model.normalise(text))
-    return texts, labels, emergencies
+    return texts, labels, emergencies, head_only
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -251,12 +254,17 @@ class RiskStage(GraphComponent):
 
     def train(self, training_data: TrainingData) -> Resource:
         corpus = risk_model.load_corpus(Path(self.config["corpus"]))
-        texts, labels, emergencies = training_texts(corpus, training_data)
+        texts, labels, emergencies, head_only = training_texts(corpus, training_data)
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embedder = risk_model.Embedder(threads=2, cache_dir=cache)
         embeddings = embedder.embed(texts)
         self.model = risk_model.fit(
-            texts, labels, embeddings, emergencies=emergencies, seed=int(self.config["random_seed"])
+            texts,
+            labels,
+            embeddings,
+            emergencies=emergencies,
+            head_only=head_only,
+            seed=int(self.config["random_seed"]),
         )
         with self.model_storage.write_to(self.resource) as directory:
             with open(directory / "risk_model.pkl", "wb") as handle:

@@ -73,10 +73,15 @@ def train():
 
     stage_config = dict(RiskStage.get_default_config(), **component_config("RiskStage"))
     examples = risk_model.load_corpus(ROOT / stage_config["corpus"])
-    texts, labels, emergencies = training_texts(examples, load_data(str(ROOT / "data" / "nlu")))
+    texts, labels, emergencies, head_only = training_texts(examples, load_data(str(ROOT / "data" / "nlu")))
     embeddings = risk_model.Embedder(threads=2, cache_dir=ROOT / stage_config["embedding_cache"]).embed(texts)
     return risk_model.fit(
-        texts, labels, embeddings, emergencies=emergencies, seed=int(stage_config["random_seed"])
+        texts,
+        labels,
+        embeddings,
+        emergencies=emergencies,
+        head_only=head_only,
+        seed=int(stage_config["random_seed"]),
     )
 
 

@@ -254,8 +254,12 @@ def main():
     from components.risk_stage import training_texts
 
     config = stage_config()
-    corpus = risk_model.load_corpus(ROOT / config["corpus"])
-    texts, labels, _ = training_texts(corpus, load_data(str(ROOT / "data" / "nlu")))
+    # Lines that teach the emergency head alone are not the full model's to score; they join
+    # the final training below, as in the shipped model.
+    whole_corpus = risk_model.load_corpus(ROOT / config["corpus"])
+    corpus = [e for e in whole_corpus if not e.head_only]
+    head_lines = [e for e in whole_corpus if e.head_only]
+    texts, labels, _, _ = training_texts(corpus, load_data(str(ROOT / "data" / "nlu")))
     # The NLU examples join as harmless pieces, each its own family.
     examples = corpus + [
         risk_model.Example(t, label, f"nlu_{i % 20}", "en", "nlu")
@@ -280,11 +284,15 @@ def main():
         RESULTS.mkdir(exist_ok=True)
         plot_precision_recall(truth, scores, RESULTS / "risk_precision_recall.png")
         lines += ["![precision and recall](risk_precision_recall.png)", ""]
+    trained = examples + head_lines
+    if head_lines:
+        embeddings = np.vstack([embeddings, embedder.embed([e.text for e in head_lines])])
     model = risk_model.fit(
-        [e.text for e in examples],
-        [e.label for e in examples],
+        [e.text for e in trained],
+        [e.label for e in trained],
         embeddings,
-        emergencies=[e.emergency for e in examples],
+        emergencies=[e.emergency for e in trained],
+        head_only=[e.head_only for e in trained],
     )
     stage = make_stage(model, risk_model.Embedder(threads=1))
     lines += ["## The risk stage alone (no patterns, no classifier), trained on the whole corpus", ""]

@@ -53,3 +53,24 @@ def test_someone_elses_emergency_is_marked_in_the_shipped_corpus():
     marked = [e for e in examples if e.emergency and e.label == "third_party_now"]
     # Enough for the emergency head to learn that someone else's body can be in danger too.
     assert len(marked) >= 30
+
+
+def test_a_file_that_teaches_an_unknown_model_is_refused_by_name(tmp_path):
+    corpus = "teaches: emergency_heads\nexamples:\n  - {text: 'a message', label: none}\n"
+    (tmp_path / "corpus.yml").write_text(corpus)
+    named = "'teaches' must be one of all_models, emergency_head, got 'emergency_heads'"
+    with pytest.raises(CorpusError, match=named):
+        load_corpus(tmp_path)
+
+
+def test_lines_of_a_file_that_teaches_the_emergency_head_are_marked_head_only(tmp_path):
+    (tmp_path / "a.yml").write_text("examples:\n  - {text: 'what time do you open', label: none}\n")
+    (tmp_path / "b.yml").write_text(
+        "teaches: emergency_head\n"
+        "examples:\n"
+        "  - {text: 'my dad collapsed and is not breathing', label: third_party_now, emergency: true}\n"
+    )
+    assert [(e.text, e.head_only) for e in load_corpus(tmp_path)] == [
+        ("what time do you open", False),
+        ("my dad collapsed and is not breathing", True),
+    ]

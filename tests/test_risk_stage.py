@@ -265,6 +265,30 @@ def test_the_emergency_head_learns_someone_elses_emergency_marked_in_the_corpus(
     assert list(body) == list(probabilities[:, risk_model.LABELS.index("medical_emergency")])
 
 
+def test_lines_that_teach_the_emergency_head_alone_leave_the_full_model_as_it_was():
+    texts = [
+        "my friend just swallowed all her pills",
+        "my friend sent a goodbye text",
+        "what time do you open",
+    ]
+    labels = ["third_party_now", "third_party", "none"]
+    extra = ["my dad collapsed and is not breathing"]
+    embeddings = np.random.default_rng(0).normal(size=(12, 384)).astype(np.float32)
+    without = risk_model.fit(texts * 3, labels * 3, embeddings[:9], emergencies=[True, False, False] * 3)
+    with_extra = risk_model.fit(
+        texts * 3 + extra * 3,
+        labels * 3 + ["third_party_now"] * 3,
+        embeddings,
+        emergencies=[True, False, False] * 3 + [True] * 3,
+        head_only=[False] * 9 + [True] * 3,
+    )
+    probe = embeddings[9:10]
+    # The quick and full models never saw the extra line; the head did.
+    assert np.allclose(without.quick_probabilities(extra), with_extra.quick_probabilities(extra))
+    assert np.allclose(without.full_probabilities(extra, probe), with_extra.full_probabilities(extra, probe))
+    assert with_extra.full_and_emergency(extra, probe)[1][0] > without.full_and_emergency(extra, probe)[1][0]
+
+
 class ZeroEmbedder:
     def embed(self, texts):
         return np.zeros((len(texts), 384), dtype=np.float32)
