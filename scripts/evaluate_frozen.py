@@ -41,7 +41,8 @@ CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
     "nlu_test_15.yml": "Written and committed (1899768) before it was measured; never used to choose "
-    "anything. Not measured yet.",
+    "anything. Measured once, on the model of 50ca113 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "nlu_test_14.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
     "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
     "after that, it is a development set.",
@@ -107,7 +108,8 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_17.yml": "Written and committed (f78a65c) before it was measured; never used to choose "
-    "anything. Not measured yet.",
+    "anything. Measured once, on the model of 50ca113 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "risk_test_16.yml": "Written and committed (c682c00) before it was measured; never used to choose "
     "anything. Measured once, on the model of 130230a (with the emergency head; docs/measurements.md); read "
     "after that, it is a development set.",
