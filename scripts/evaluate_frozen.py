@@ -40,6 +40,8 @@ ALARMS = {"utter_crisis", "utter_medical_emergency"}
 CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
+    "nlu_test_16.yml": "Written and committed (80e3b99) before it was measured; never used to choose "
+    "anything. Not measured yet.",
     "nlu_test_15.yml": "Written and committed (1899768) before it was measured; never used to choose "
     "anything. Measured once, on the model of 50ca113 (docs/measurements.md); read after that, it is a "
     "development set.",
@@ -107,6 +109,8 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
+    "risk_test_18.yml": "Written and committed (80e3b99) before it was measured; never used to choose "
+    "anything. Not measured yet.",
     "risk_test_17.yml": "Written and committed (f78a65c) before it was measured; never used to choose "
     "anything. Measured once, on the model of 50ca113 (docs/measurements.md); read after that, it is a "
     "development set.",
