@@ -128,6 +128,23 @@ class Settings:
     def check_ports(self) -> None:
         if self.rasa_port + SERVER_PORT_OFFSET + self.servers > 65535:
             raise ClusterError(f"RASA_PORT {self.rasa_port} leaves no room for the servers' ports above it")
+        # Two roles on one port would start, then fail with "already in use" by our own process.
+        roles: Dict[int, str] = {}
+        named = [
+            ("RASA_PORT", self.rasa_port),
+            ("ACTIONS_PORT", self.actions_port),
+            ("WEB_PORT", self.web_port),
+            ("REDIS_PORT", self.redis_port),
+            ("CLUSTER_DB_PORT", self.db_port),
+        ]
+        named += [
+            (f"Rasa server {index} (RASA_PORT + {SERVER_PORT_OFFSET + index - 1})", port)
+            for index, port in enumerate(self.server_ports, start=1)
+        ]
+        for role, port in named:
+            if port in roles:
+                raise ClusterError(f"{role} and {roles[port]} are both port {port}; choose different ports")
+            roles[port] = role
 
     @property
     def public_host(self) -> str:

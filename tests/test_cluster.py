@@ -74,6 +74,18 @@ def test_the_image_installs_and_builds_as_make_setup_does():
     assert ".venv" in ignored and "*.db" in ignored and "models" not in ignored
 
 
+def test_two_roles_on_one_port_are_refused_before_anything_starts():
+    settings = cluster.Settings(servers=2, rasa_port=40000)
+    settings.check_ports()
+    second_server = settings.server_ports[1]
+    clashing = cluster.Settings(servers=2, rasa_port=40000, redis_port=second_server)
+    with pytest.raises(cluster.ClusterError, match=f"both port {second_server}") as refused:
+        clashing.check_ports()
+    assert "REDIS_PORT" in str(refused.value) and "Rasa server 2" in str(refused.value)
+    with pytest.raises(cluster.ClusterError, match="WEB_PORT and ACTIONS_PORT are both port 7000"):
+        cluster.Settings(servers=1, actions_port=7000, web_port=7000).check_ports()
+
+
 def test_a_local_rasa_server_runs_the_images_command_on_its_own_port():
     settings = cluster.Settings(servers=2)
     for index, port in enumerate(settings.server_ports, start=1):
@@ -133,14 +145,22 @@ def test_helm_values_run_the_image_as_the_cluster_does_and_replace_the_charts_un
 # The running cluster.
 
 
-def free_port_with_room(servers):
-    """A port whose Rasa server ports above it are free too."""
+def cluster_ports(servers):
+    """Free ports for every role, none of them one of the Rasa servers' ports or another role's."""
     for _ in range(50):
-        port = free_port()
-        if port + cluster.SERVER_PORT_OFFSET + servers < 65536 and not any(
-            cluster.port_open(port + cluster.SERVER_PORT_OFFSET + i) for i in range(servers)
-        ):
-            return port
+        rasa_port = free_port()
+        server_ports = {rasa_port + cluster.SERVER_PORT_OFFSET + i for i in range(servers)}
+        if max(server_ports) >= 65536 or any(cluster.port_open(port) for port in server_ports):
+            continue
+        taken = server_ports | {rasa_port}
+        ports = {"RASA_PORT": rasa_port}
+        for name in ("ACTIONS_PORT", "WEB_PORT", "REDIS_PORT", "CLUSTER_DB_PORT"):
+            port = free_port()
+            while port in taken:
+                port = free_port()
+            ports[name] = port
+            taken.add(port)
+        return ports
     raise RuntimeError("no free ports")
 
 
@@ -167,8 +187,7 @@ class RunningCluster:
 def running_cluster():
     missing = [name for name in ("redis-server", "nginx") if shutil.which(name) is None]
     assert not missing, f"{missing} missing: {cluster.INSTALL_HINT}"
-    ports = {name: free_port() for name in ("ACTIONS_PORT", "WEB_PORT", "REDIS_PORT", "CLUSTER_DB_PORT")}
-    ports["RASA_PORT"] = free_port_with_room(2)
+    ports = cluster_ports(2)
     # PostgreSQL runs as its own user: the state folder must be reachable by it.
     state = Path(tempfile.mkdtemp(prefix="threshold-cluster-"))
     state.chmod(0o755)
