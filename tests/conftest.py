@@ -90,6 +90,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def distinct_free_ports(count: int, taken=()) -> list:
+    """`count` free ports, none equal to another or to one in `taken`: two calls of free_port()
+    may return the same port, and two services on it would fail to start."""
+    ports, taken = [], set(taken)
+    while len(ports) < count:
+        port = free_port()
+        if port not in taken:
+            ports.append(port)
+            taken.add(port)
+    return ports
+
+
 def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -23,7 +23,7 @@ import pytest
 import socketio
 import sqlalchemy as sa
 import yaml
-from conftest import CRISIS_LINE, PROJECT_ROOT, VENV_BIN, free_port
+from conftest import CRISIS_LINE, PROJECT_ROOT, VENV_BIN, distinct_free_ports, free_port
 from scripts_path import load_script
 
 cluster = load_script("cluster")
@@ -152,15 +152,9 @@ def cluster_ports(servers):
         server_ports = {rasa_port + cluster.SERVER_PORT_OFFSET + i for i in range(servers)}
         if max(server_ports) >= 65536 or any(cluster.port_open(port) for port in server_ports):
             continue
-        taken = server_ports | {rasa_port}
-        ports = {"RASA_PORT": rasa_port}
-        for name in ("ACTIONS_PORT", "WEB_PORT", "REDIS_PORT", "CLUSTER_DB_PORT"):
-            port = free_port()
-            while port in taken:
-                port = free_port()
-            ports[name] = port
-            taken.add(port)
-        return ports
+        names = ("ACTIONS_PORT", "WEB_PORT", "REDIS_PORT", "CLUSTER_DB_PORT")
+        others = distinct_free_ports(len(names), taken=server_ports | {rasa_port})
+        return {"RASA_PORT": rasa_port, **dict(zip(names, others))}
     raise RuntimeError("no free ports")
 
 

@@ -120,10 +120,10 @@ def test_make_run_stops_with_a_clear_message_when_the_action_server_dies():
     import os
     import signal
 
-    from conftest import MODEL_PATH, free_port
+    from conftest import MODEL_PATH, distinct_free_ports
 
     assert MODEL_PATH.exists(), "no trained model: run `make train` first"
-    ports = {"ACTIONS_PORT": str(free_port()), "RASA_PORT": str(free_port()), "WEB_PORT": str(free_port())}
+    ports = dict(zip(("ACTIONS_PORT", "RASA_PORT", "WEB_PORT"), map(str, distinct_free_ports(3))))
     run = subprocess.Popen(
         ["bash", "scripts/serve.sh", "run"],
         cwd=PROJECT_ROOT,
@@ -170,11 +170,11 @@ def test_make_run_listens_on_loopback_only_and_keeps_the_api_token_off_command_l
     import urllib.request
     from pathlib import Path
 
-    from conftest import MODEL_PATH, free_port
+    from conftest import MODEL_PATH, distinct_free_ports
 
     assert MODEL_PATH.exists(), "no trained model: run `make train` first"
     token = "token-that-must-not-show-in-ps"
-    ports = {"ACTIONS_PORT": str(free_port()), "RASA_PORT": str(free_port()), "WEB_PORT": str(free_port())}
+    ports = dict(zip(("ACTIONS_PORT", "RASA_PORT", "WEB_PORT"), map(str, distinct_free_ports(3))))
     run = subprocess.Popen(
         ["bash", "scripts/serve.sh", "run"],
         cwd=PROJECT_ROOT,
