@@ -105,8 +105,9 @@ class Assistant:
 
     def start(self, env) -> float:
         started = time.monotonic()
+        actions_port = None
         if self.actions:
-            port = free_port()
+            port = actions_port = free_port()
             endpoints = self.endpoints.parent / f"endpoints-{port}.yml"
             endpoints.write_text(
                 self.endpoints.read_text().replace(
@@ -124,7 +125,10 @@ class Assistant:
             )
         else:
             endpoints = self.endpoints
+        # The action server may not listen yet: free_port() could hand out its port again.
         port = free_port()
+        while port == actions_port:
+            port = free_port()
         server = subprocess.Popen(
             self.launcher
             + [

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import bench  # noqa: E402
+import cluster  # noqa: E402
 
 TOKEN = "bench-cluster-token"
 
@@ -37,10 +38,7 @@ class StartedCluster:
     def __init__(self, servers: int) -> None:
         self.state = Path(tempfile.mkdtemp(prefix="threshold-bench-cluster-"))
         self.state.chmod(0o755)
-        self.ports = {
-            name: bench.free_port() for name in ("ACTIONS_PORT", "WEB_PORT", "REDIS_PORT", "CLUSTER_DB_PORT")
-        }
-        self.ports["RASA_PORT"] = bench.free_port()
+        self.ports = cluster.free_ports(servers, bench.free_port)
         env = {
             **os.environ,
             **{name: str(port) for name, port in self.ports.items()},

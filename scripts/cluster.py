@@ -126,7 +126,7 @@ class Settings:
         )
 
     def check_ports(self) -> None:
-        if self.rasa_port + SERVER_PORT_OFFSET + self.servers > 65535:
+        if max(self.server_ports) > 65535:
             raise ClusterError(f"RASA_PORT {self.rasa_port} leaves no room for the servers' ports above it")
         # Two roles on one port would start, then fail with "already in use" by our own process.
         roles: Dict[int, str] = {}
@@ -154,6 +154,26 @@ class Settings:
     @property
     def server_ports(self) -> List[int]:
         return [self.rasa_port + SERVER_PORT_OFFSET + index for index in range(self.servers)]
+
+
+def free_ports(servers: int, free_port) -> Dict[str, int]:
+    """Free ports for every role of a cluster of `servers` Rasa servers, no two the same and none
+    one of the servers' ports above RASA_PORT (for the tests and the benchmark). `free_port`
+    returns a port free now; two of its calls may return the same one."""
+    for _ in range(50):
+        rasa_port = free_port()
+        taken = {rasa_port} | {rasa_port + SERVER_PORT_OFFSET + i for i in range(servers)}
+        if max(taken) > 65535 or any(port_open(port) for port in taken - {rasa_port}):
+            continue
+        ports = {"RASA_PORT": rasa_port}
+        for name in ("ACTIONS_PORT", "WEB_PORT", "REDIS_PORT", "CLUSTER_DB_PORT"):
+            ports[name] = next((p for p in (free_port() for _ in range(100)) if p not in taken), None)
+            if ports[name] is None:
+                break
+            taken.add(ports[name])
+        else:
+            return ports
+    raise ClusterError("no free ports for the cluster")
 
 
 def shared_environment(

@@ -16,6 +16,12 @@ model=models/threshold.tar.gz
 # endpoints.yml reads the action server's port from here.
 export ACTIONS_PORT=$actions_port
 
+# Two servers on one port: the second would stop with "address in use" after the first started.
+if [ "$mode" = run ] && { [ "$actions_port" = "$rasa_port" ] || [ "$actions_port" = "$web_port" ] || [ "$rasa_port" = "$web_port" ]; }; then
+  echo "ACTIONS_PORT ($actions_port), RASA_PORT ($rasa_port) and WEB_PORT ($web_port) must be three different ports" >&2
+  exit 1
+fi
+
 # Something already answering on a port would be used silently (another project's
 # action server, with another clinic's profile): refuse instead.
 for pair in "ACTIONS_PORT:$actions_port" "RASA_PORT:$rasa_port" "WEB_PORT:$web_port"; do

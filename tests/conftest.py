@@ -94,12 +94,14 @@ def distinct_free_ports(count: int, taken=()) -> list:
     """`count` free ports, none equal to another or to one in `taken`: two calls of free_port()
     may return the same port, and two services on it would fail to start."""
     ports, taken = [], set(taken)
-    while len(ports) < count:
+    for _ in range(100 * count):
         port = free_port()
         if port not in taken:
             ports.append(port)
             taken.add(port)
-    return ports
+        if len(ports) == count:
+            return ports
+    raise RuntimeError("no free ports")
 
 
 def wait_for_http(url: str, process: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -276,7 +278,12 @@ def channel_database(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def channel_server(
-    action_server_url, fake_chat_apis, widget_clinic_profile, channel_database, tmp_path_factory
+    action_server_url,
+    fake_chat_apis,
+    widget_clinic_profile,
+    widget_site_port,
+    channel_database,
+    tmp_path_factory,
 ):
     """A Rasa server with every channel on, as `make run` starts it; its URL."""
     import yaml
@@ -285,7 +292,7 @@ def channel_server(
     endpoints = yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())
     endpoints["action_endpoint"]["url"] = action_server_url
     (folder / "endpoints.yml").write_text(yaml.safe_dump(endpoints))
-    port = free_port()
+    (port,) = distinct_free_ports(1, taken={widget_site_port})
     process = start_process(
         [
             str(VENV_BIN / "rasa"),

@@ -23,7 +23,7 @@ import pytest
 import socketio
 import sqlalchemy as sa
 import yaml
-from conftest import CRISIS_LINE, PROJECT_ROOT, VENV_BIN, distinct_free_ports, free_port
+from conftest import CRISIS_LINE, PROJECT_ROOT, VENV_BIN, free_port
 from scripts_path import load_script
 
 cluster = load_script("cluster")
@@ -74,7 +74,7 @@ def test_the_image_installs_and_builds_as_make_setup_does():
     assert ".venv" in ignored and "*.db" in ignored and "models" not in ignored
 
 
-def test_two_roles_on_one_port_are_refused_before_anything_starts():
+def test_two_roles_on_one_port_are_refused_naming_both():
     settings = cluster.Settings(servers=2, rasa_port=40000)
     settings.check_ports()
     second_server = settings.server_ports[1]
@@ -145,19 +145,6 @@ def test_helm_values_run_the_image_as_the_cluster_does_and_replace_the_charts_un
 # The running cluster.
 
 
-def cluster_ports(servers):
-    """Free ports for every role, none of them one of the Rasa servers' ports or another role's."""
-    for _ in range(50):
-        rasa_port = free_port()
-        server_ports = {rasa_port + cluster.SERVER_PORT_OFFSET + i for i in range(servers)}
-        if max(server_ports) >= 65536 or any(cluster.port_open(port) for port in server_ports):
-            continue
-        names = ("ACTIONS_PORT", "WEB_PORT", "REDIS_PORT", "CLUSTER_DB_PORT")
-        others = distinct_free_ports(len(names), taken=server_ports | {rasa_port})
-        return {"RASA_PORT": rasa_port, **dict(zip(names, others))}
-    raise RuntimeError("no free ports")
-
-
 class RunningCluster:
     def __init__(self, process, ports, state, output):
         self.process, self.ports, self.state, self.output = process, ports, state, output
@@ -181,7 +168,7 @@ class RunningCluster:
 def running_cluster():
     missing = [name for name in ("redis-server", "nginx") if shutil.which(name) is None]
     assert not missing, f"{missing} missing: {cluster.INSTALL_HINT}"
-    ports = cluster_ports(2)
+    ports = cluster.free_ports(2, free_port)
     # PostgreSQL runs as its own user: the state folder must be reachable by it.
     state = Path(tempfile.mkdtemp(prefix="threshold-cluster-"))
     state.chmod(0o755)

