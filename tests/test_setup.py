@@ -73,6 +73,18 @@ def test_the_action_server_url_follows_actions_port(monkeypatch):
     assert endpoints.action.url == "http://localhost:6123/webhook"
 
 
+def serve_run(**ports):
+    """`serve.sh run` with these ports, as it ends when it refuses to start."""
+    return subprocess.run(
+        ["bash", "scripts/serve.sh", "run"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", **{name: str(port) for name, port in ports.items()}},
+    )
+
+
 def test_serve_refuses_an_actions_port_another_program_uses():
     import socket
 
@@ -80,27 +92,13 @@ def test_serve_refuses_an_actions_port_another_program_uses():
         other.bind(("127.0.0.1", 0))
         other.listen()
         port = other.getsockname()[1]
-        result = subprocess.run(
-            ["bash", "scripts/serve.sh", "run"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env={"PATH": "/usr/bin:/bin", "ACTIONS_PORT": str(port)},
-        )
+        result = serve_run(ACTIONS_PORT=port)
     assert result.returncode == 1
     assert f"Port {port} is already in use" in result.stderr and "ACTIONS_PORT" in result.stderr
 
 
 def test_serve_refuses_two_servers_on_one_port():
-    result = subprocess.run(
-        ["bash", "scripts/serve.sh", "run"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={"PATH": "/usr/bin:/bin", "RASA_PORT": "6201", "WEB_PORT": "6201", "ACTIONS_PORT": "6202"},
-    )
+    result = serve_run(RASA_PORT=6201, WEB_PORT=6201, ACTIONS_PORT=6202)
     assert result.returncode == 1
     assert "must be three different ports" in result.stderr and "RASA_PORT (6201)" in result.stderr
 
