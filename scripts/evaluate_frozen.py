@@ -40,6 +40,8 @@ ALARMS = {"utter_crisis", "utter_medical_emergency"}
 CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
+    "nlu_test_18.yml": "Written and committed (4814726) before it was measured; never used to choose "
+    "anything.",
     "nlu_test_17.yml": "Written and committed (cd0d260) before it was measured; never used to choose "
     "anything. Measured once, on the model of e3879f4 (docs/measurements.md); read after that, it is a "
     "development set.",
@@ -117,6 +119,8 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
+    "risk_test_20.yml": "Written and committed (4814726) before it was measured; never used to choose "
+    "anything.",
     "risk_test_19.yml": "Written and committed (cd0d260) before it was measured; never used to choose "
     "anything. Measured once, on the model of e3879f4 (docs/measurements.md); read after that, it is a "
     "development set.",
