@@ -41,7 +41,8 @@ CHECK_INTENT = "crisis_check"
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
     "nlu_test_18.yml": "Written and committed (4814726) before it was measured; never used to choose "
-    "anything.",
+    "anything. Measured once, on the model of 6044861 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "nlu_test_17.yml": "Written and committed (cd0d260) before it was measured; never used to choose "
     "anything. Measured once, on the model of e3879f4 (docs/measurements.md); read after that, it is a "
     "development set.",
@@ -120,7 +121,8 @@ async def first_reply(agent, text):
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
     "risk_test_20.yml": "Written and committed (4814726) before it was measured; never used to choose "
-    "anything.",
+    "anything. Measured once, on the model of 6044861 (docs/measurements.md); read after that, it is a "
+    "development set.",
     "risk_test_19.yml": "Written and committed (cd0d260) before it was measured; never used to choose "
     "anything. Measured once, on the model of e3879f4 (docs/measurements.md); read after that, it is a "
     "development set.",
