@@ -38,50 +38,34 @@ RESULTS = ROOT / "results"
 CAUGHT = {"utter_crisis", "utter_medical_emergency", "utter_crisis_check"}
 ALARMS = {"utter_crisis", "utter_medical_emergency"}
 CHECK_INTENT = "crisis_check"
+
+
+def measured_once(written, model, detail=""):
+    """The note of a set written and committed at `written` before it was measured, then measured
+    once on the model of `model` (with `detail` on that model, if any)."""
+    where = f"{detail}; docs/measurements.md" if detail else "docs/measurements.md"
+    return (
+        f"Written and committed ({written}) before it was measured; never used to choose anything. "
+        f"Measured once, on the model of {model} ({where}); read after that, it is a development set."
+    )
+
+
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
-    "nlu_test_18.yml": "Written and committed (4814726) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 6044861 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_17.yml": "Written and committed (cd0d260) before it was measured; never used to choose "
-    "anything. Measured once, on the model of e3879f4 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_16.yml": "Written and committed (80e3b99) before it was measured; never used to choose "
-    "anything. Measured once, on the model of f73bc60 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_15.yml": "Written and committed (1899768) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 50ca113 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_14.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
-    "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
-    "after that, it is a development set.",
-    "nlu_test_13.yml": "Written and committed (23a7e32) before it was measured; never used to choose "
-    "anything. Measured once, on the model of eba7386 (with the topic arbiter, taken out after it; "
-    "docs/measurements.md); read after that, it is a development set.",
-    "nlu_test_12.yml": "Written and committed (6c14e85) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 37bf017 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_11.yml": "Written and committed (8297fe6) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 80974e3 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_10.yml": "Written and committed (3eaf856) before it was measured; never used to choose "
-    "anything. Measured once, on the model of d8bd126 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_9.yml": "Written and committed (c37db90) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 71be7c6 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_8.yml": "Written and committed (8b174ad) before it was measured; never used to choose "
-    "anything. Measured once, on the model of a963a84 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_7.yml": "Written and committed (429293c, three messages added in 8582728) before it was "
-    "measured; never used to choose anything. Measured once, on the model of 7c46714 "
-    "(docs/measurements.md); read after that, it is a development set.",
-    "nlu_test_6.yml": "Written and committed (6136034) before it was measured; never used to choose "
-    "anything. Measured once, on the model of f47785e (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "nlu_test_5.yml": "Written and committed (66fd9f8) before it was measured; never used to choose "
-    "anything. Measured once, on the model of d94d2d0 (docs/measurements.md); read after that, it is a "
-    "development set.",
+    "nlu_test_18.yml": measured_once("4814726", "6044861"),
+    "nlu_test_17.yml": measured_once("cd0d260", "e3879f4"),
+    "nlu_test_16.yml": measured_once("80e3b99", "f73bc60"),
+    "nlu_test_15.yml": measured_once("1899768", "50ca113"),
+    "nlu_test_14.yml": measured_once("d6a0713", "ff189ce", "the code of ee976c6"),
+    "nlu_test_13.yml": measured_once("23a7e32", "eba7386", "with the topic arbiter, taken out after it"),
+    "nlu_test_12.yml": measured_once("6c14e85", "37bf017"),
+    "nlu_test_11.yml": measured_once("8297fe6", "80974e3"),
+    "nlu_test_10.yml": measured_once("3eaf856", "d8bd126"),
+    "nlu_test_9.yml": measured_once("c37db90", "71be7c6"),
+    "nlu_test_8.yml": measured_once("8b174ad", "a963a84"),
+    "nlu_test_7.yml": measured_once("429293c, three messages added in 8582728", "7c46714"),
+    "nlu_test_6.yml": measured_once("6136034", "f47785e"),
+    "nlu_test_5.yml": measured_once("66fd9f8", "d94d2d0"),
     "nlu_test_4.yml": "Written and committed (60b83bc) before the changes it measures. Measured first on "
     "the model of 2a5a3cb (docs/measurements.md); its misses were read since, so figures on it after that "
     "are development figures.",
@@ -120,51 +104,21 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
-    "risk_test_20.yml": "Written and committed (4814726) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 6044861 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_19.yml": "Written and committed (cd0d260) before it was measured; never used to choose "
-    "anything. Measured once, on the model of e3879f4 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_18.yml": "Written and committed (80e3b99) before it was measured; never used to choose "
-    "anything. Measured once, on the model of f73bc60 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_17.yml": "Written and committed (f78a65c) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 50ca113 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_16.yml": "Written and committed (c682c00) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 130230a (with the emergency head; docs/measurements.md); read "
-    "after that, it is a development set.",
-    "risk_test_15.yml": "Written and committed (d6a0713) before it was measured; never used to choose "
-    "anything. Measured once, on the model of ff189ce (the code of ee976c6; docs/measurements.md); read "
-    "after that, it is a development set.",
-    "risk_test_14.yml": "Written and committed (23a7e32) before it was measured; never used to choose "
-    "anything. Measured once, on the model of eba7386 (with the topic arbiter, taken out after it; "
-    "docs/measurements.md); read after that, it is a development set.",
-    "risk_test_13.yml": "Written and committed (6c14e85) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 37bf017 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_12.yml": "Written and committed (8297fe6) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 80974e3 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_11.yml": "Written and committed (3eaf856) before it was measured; never used to choose "
-    "anything. Measured once, on the model of d8bd126 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_10.yml": "Written and committed (c37db90) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 71be7c6 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_9.yml": "Written and committed (8b174ad) before it was measured; never used to choose "
-    "anything. Measured once, on the model of a963a84 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_8.yml": "Written and committed (429293c) before it was measured; never used to choose "
-    "anything. Measured once, on the model of 7c46714 (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_7.yml": "Written and committed (6136034) before it was measured; never used to choose "
-    "anything. Measured once, on the model of f47785e (docs/measurements.md); read after that, it is a "
-    "development set.",
-    "risk_test_6.yml": "Written and committed (66fd9f8) before it was measured; never used to choose "
-    "anything. Measured once, on the model of d94d2d0 (docs/measurements.md); read after that, it is a "
-    "development set.",
+    "risk_test_20.yml": measured_once("4814726", "6044861"),
+    "risk_test_19.yml": measured_once("cd0d260", "e3879f4"),
+    "risk_test_18.yml": measured_once("80e3b99", "f73bc60"),
+    "risk_test_17.yml": measured_once("f78a65c", "50ca113"),
+    "risk_test_16.yml": measured_once("c682c00", "130230a", "with the emergency head"),
+    "risk_test_15.yml": measured_once("d6a0713", "ff189ce", "the code of ee976c6"),
+    "risk_test_14.yml": measured_once("23a7e32", "eba7386", "with the topic arbiter, taken out after it"),
+    "risk_test_13.yml": measured_once("6c14e85", "37bf017"),
+    "risk_test_12.yml": measured_once("8297fe6", "80974e3"),
+    "risk_test_11.yml": measured_once("3eaf856", "d8bd126"),
+    "risk_test_10.yml": measured_once("c37db90", "71be7c6"),
+    "risk_test_9.yml": measured_once("8b174ad", "a963a84"),
+    "risk_test_8.yml": measured_once("429293c", "7c46714"),
+    "risk_test_7.yml": measured_once("6136034", "f47785e"),
+    "risk_test_6.yml": measured_once("66fd9f8", "d94d2d0"),
     "risk_test_5.yml": "Written and committed (60b83bc) before the changes it measures. Measured first on "
     "the model of 2a5a3cb (docs/measurements.md); its misses were read since, so figures on it after that "
     "are development figures.",
