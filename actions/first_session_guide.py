@@ -10,6 +10,9 @@ What counts as an answer (`answer_to`): whatever the person types, except
 - a risk message (the risk stage's and safety net's intents), "stop", "bye", deleting the
   conversation or asking for an exercise: the guide is left, by its rules;
 - "skip" or "next" (or the Skip button): the question is skipped;
+- a short no ("pass", "rather not", "no thanks"): the person declines the question, so it is
+  skipped; except on the question that asks what was tried, where "nothing yet" or "no"
+  is the answer;
 - a question to the assistant (a clinic or article question, "help", ...) with a question
   mark: it is answered and the guide asks again. On the last question, which asks what the
   person would like to ask their therapist, a question is the answer;
@@ -39,6 +42,12 @@ QUESTIONS_SLOT = "guide_questions"
 # A skipped question's slot value: filled, so the form moves on, and left out of the summary.
 SKIPPED = "__skipped__"
 SKIP_INTENTS = frozenset({"skip_question", "next_step"})
+# A short no declines the question: "pass" and "rather not" are the no's of every offer too,
+# so the classifier cannot tell them from a skip.
+DECLINE_INTENTS = frozenset({"deny"})
+DECLINE_MAX_WORDS = 4
+# Its question invites "nothing yet" (data/responses/first_session_guide.yml): a no answers it.
+NO_IS_AN_ANSWER_SLOTS = frozenset({"guide_tried"})
 # Messages that leave the guide (its rules give the reply).
 LEAVE_INTENTS = frozenset(
     {
@@ -151,6 +160,9 @@ def answer_to(slot: Text, message: Mapping[Text, Any]) -> Optional[Text]:
         return SKIPPED
     if not text or text.startswith("/") or intent in LEAVE_INTENTS:
         return None
+    declines = intent in DECLINE_INTENTS and len(text.split()) <= DECLINE_MAX_WORDS
+    if declines and slot not in NO_IS_AN_ANSWER_SLOTS:
+        return SKIPPED
     if intent in ASIDE_INTENTS and slot != QUESTIONS_SLOT and any(mark in text for mark in QUESTION_MARKS):
         return None
     if intent in COMMAND_INTENTS and len(text.split()) <= COMMAND_MAX_WORDS:

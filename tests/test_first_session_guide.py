@@ -21,9 +21,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import GUIDE
 from actions.first_session_guide import (
     ASIDE_INTENTS,
+    DECLINE_INTENTS,
+    DECLINE_MAX_WORDS,
     FORM_NAME,
     GUIDE_SLOTS,
     LEAVE_INTENTS,
+    NO_IS_AN_ANSWER_SLOTS,
     QUESTIONS_SLOT,
     SKIP_INTENTS,
     SKIPPED,
@@ -114,6 +117,22 @@ def test_a_missing_or_unreadable_content_file_is_a_clear_error(tmp_path):
 def test_skip_and_next_skip_the_question(intent):
     assert answer_to(GUIDE_SLOTS[0], message("skip", intent)) == SKIPPED
     assert answer_to(GUIDE_SLOTS[0], message(f"/{intent}", intent)) == SKIPPED
+
+
+@pytest.mark.parametrize("intent", sorted(DECLINE_INTENTS))
+def test_a_short_no_skips_the_question_except_where_no_is_the_answer(intent):
+    short_no = " ".join(["pass"] * DECLINE_MAX_WORDS)
+    for slot in GUIDE_SLOTS:
+        expected = short_no if slot in NO_IS_AN_ANSWER_SLOTS else SKIPPED
+        assert answer_to(slot, message(short_no, intent)) == expected
+    # A longer no carries an answer; a button's payload is not one.
+    long_no = " ".join(["no"] * (DECLINE_MAX_WORDS + 1))
+    assert answer_to(GUIDE_SLOTS[0], message(long_no, intent)) == long_no
+    assert answer_to(GUIDE_SLOTS[0], message(f"/{intent}", intent)) is None
+
+
+def test_the_slots_where_no_is_an_answer_are_questions_of_the_guide():
+    assert NO_IS_AN_ANSWER_SLOTS and NO_IS_AN_ANSWER_SLOTS <= set(GUIDE_SLOTS)
 
 
 @pytest.mark.parametrize("intent", sorted(LEAVE_INTENTS))

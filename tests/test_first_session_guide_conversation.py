@@ -62,8 +62,13 @@ def test_the_whole_guide_ends_with_a_summary_of_exactly_the_persons_answers(conv
 
 def test_skipped_questions_are_left_out_of_the_summary(conversation):
     conversation.say(START)
-    # Typed "skip", the Skip button and "next" each skip a question.
-    skips = {GUIDE_SLOTS[1]: "skip", GUIDE_SLOTS[2]: "/skip_question", GUIDE_SLOTS[3]: "next question please"}
+    # A short no, typed "skip", the Skip button and "next" each skip a question.
+    skips = {
+        GUIDE_SLOTS[0]: "pass",
+        GUIDE_SLOTS[1]: "skip",
+        GUIDE_SLOTS[2]: "/skip_question",
+        GUIDE_SLOTS[3]: "next question please",
+    }
     for index, slot in enumerate(GUIDE_SLOTS):
         replies = conversation.say(skips.get(slot, ANSWERS[slot]))
         if index + 1 < len(GUIDE_SLOTS):
