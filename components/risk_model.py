@@ -50,6 +50,11 @@ WARNING = ("warning_sign",)
 NONE = "none"
 LABELS = SELF_RISK + EMERGENCY + THIRD_PARTY + INFO + WARNING + (NONE,)
 
+# Iteration limit of the logistic regressions. The full model stops here before it
+# converges (515 iterations on today's corpus); letting it converge changed 15 of about
+# 15,000 development decisions, one crisis fewer, and added about 110 s to training.
+MAX_ITERATIONS = 300
+
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 _LONG_RUNS = re.compile(r"(\w)\1{2,}")
 _SPACES = re.compile(r"\s+")
@@ -387,15 +392,15 @@ def fit(
     ngrams = sparse.hstack([chars.fit_transform(normalised), words.fit_transform(normalised)]).tocsr()
     # No class weights: harmless text is by far the most common, and the model's
     # probabilities should say so (balanced weights doubled the false alarms).
-    quick = LogisticRegression(C=c_quick, max_iter=300, tol=1e-3, random_state=seed)
+    quick = LogisticRegression(C=c_quick, max_iter=MAX_ITERATIONS, tol=1e-3, random_state=seed)
     quick.fit(ngrams, labels)
-    full = LogisticRegression(C=c_full, max_iter=300, tol=1e-3, random_state=seed)
+    full = LogisticRegression(C=c_full, max_iter=MAX_ITERATIONS, tol=1e-3, random_state=seed)
     full_features = sparse.hstack([ngrams, sparse.csr_matrix(embeddings[shared] * embedding_weight)]).tocsr()
     full.fit(full_features, labels)
     model = RiskModel(chars, words, quick, full, embedding_weight)
     if emergencies is not None and any(emergencies):
         model.emergency_head = LogisticRegression(
-            C=c_full, class_weight="balanced", max_iter=300, tol=1e-3, random_state=seed
+            C=c_full, class_weight="balanced", max_iter=MAX_ITERATIONS, tol=1e-3, random_state=seed
         )
         model.emergency_head.fit(model.full_features(texts, embeddings), np.asarray(emergencies, dtype=bool))
     return model
