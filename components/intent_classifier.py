@@ -42,6 +42,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from components import risk_model
+from components.language_guard import has_words_of_another_language
 
 logger = logging.getLogger(__name__)
 
@@ -137,14 +138,16 @@ def predict(model: IntentModel, texts: Sequence[Text], embed, quick_sure: float)
 
     A message with no word the classifier has seen ("qwrtp zxkv") gets no probability at all,
     so the fallback asks the person to put it another way: a linear model would otherwise
-    file it, confidently, under the intent with the most varied words (out of scope)."""
+    file it, confidently, under the intent with the most varied words (out of scope). Not a
+    message in another language ("¿cuánto cuesta una sesión?"): its embedding reads it."""
     ngrams, known_words = model.features(texts)
     probabilities = model.probabilities("quick", ngrams)
     unsure = np.flatnonzero(probabilities.max(axis=1) < quick_sure)
     if len(unsure):
         embeddings = embed([texts[i] for i in unsure])
         probabilities[unsure] = model.probabilities("full", model.full_features(ngrams[unsure], embeddings))
-    probabilities[known_words == 0] = 0.0
+    unreadable = (known_words == 0) & ~np.array([has_words_of_another_language(t) for t in texts], dtype=bool)
+    probabilities[unreadable] = 0.0
     return probabilities
 
 
@@ -210,6 +213,9 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
             # (components/safety_followup.py reads it), not a remark before a question.
             "remark_intents": ["greet", "thanks", "goodbye", "distress", "out_of_scope"],
             "part_sure": 0.5,
+            # Intents whose examples the classifier does not learn: another component decides them
+            # (other_language: the LanguageGuard), and the classifier reads the meaning.
+            "not_learned": [],
             "embedding_cache": ".cache/embeddings",
             "ranking_length": 10,
             "random_seed": 2025,
@@ -230,12 +236,13 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def validate(config: Dict[Text, Any]) -> None:
-        remarks = config.get("remark_intents")
-        if not isinstance(remarks, list) or not all(isinstance(name, str) for name in remarks):
-            raise IntentClassifierConfigError(
-                f"config.yml: MeaningIntentClassifier setting 'remark_intents' must be a list of intent "
-                f"names, got {remarks!r}"
-            )
+        for setting in ("remark_intents", "not_learned"):
+            names = config.get(setting)
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                raise IntentClassifierConfigError(
+                    f"config.yml: MeaningIntentClassifier setting '{setting}' must be a list of intent "
+                    f"names, got {names!r}"
+                )
         ranking_length = config.get("ranking_length")
         if isinstance(ranking_length, bool) or not isinstance(ranking_length, int) or ranking_length < 0:
             raise IntentClassifierConfigError(
@@ -282,7 +289,12 @@ class MeaningIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, model)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        not_learned = set(self.config["not_learned"])
+        examples = [
+            e
+            for e in training_data.intent_examples
+            if e.get(TEXT) and e.get(INTENT) and e.get(INTENT) not in not_learned
+        ]
         unknown = sorted(set(self.config["remark_intents"]) - {e.get(INTENT) for e in examples})
         if unknown:
             raise IntentClassifierConfigError(

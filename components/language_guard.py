@@ -1,9 +1,13 @@
 """LanguageGuard: notices messages that are not in English.
 
 The assistant answers in English only. A message whose words are mostly unknown
-to English gets the intent `other_language` (confidence 1.0), and its reply says
-so politely and gives the crisis line. The SafetyNet runs after this component,
-so an English crisis message is never taken for another language.
+to English keeps the intent the classifier is sure of (its multilingual sentence
+embedding reads the meaning: "¿Cuánto cuesta una sesión?" is a question about cost),
+and its reply in English opens with a line in the person's language saying so
+(threshold/nlg.py). When the classifier is not sure, the message gets the intent
+`other_language` (confidence 1.0), and its reply says politely that the assistant
+answers in English and gives the crisis line. The RiskStage and the SafetyNet run
+after this component, so risk in any language still gets the safety replies.
 
 Known words: the English word forms of the spaCy lookup lemmatizer, English stop
 words, and every word of the training examples (except `other_language` ones),
@@ -54,6 +58,15 @@ def words_of(text: Text) -> List[Text]:
     return [w for w in _WORD.findall(text.lower()) if len(w) > 1]
 
 
+def has_words_of_another_language(text: Text) -> bool:
+    """Mostly another script, or a common word of another language: a message that words
+    unknown to English may still carry meaning for the multilingual sentence embedding."""
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(bool(_LATIN.match(c)) for c in letters) / len(letters) < 0.5:
+        return True
+    return any(w in FOREIGN_STOP_WORDS for w in words_of(text))
+
+
 def looks_foreign(text: Text, known: Set[Text], min_words: int, max_known_share: float) -> bool:
     letters = [c for c in text if c.isalpha()]
     if not letters:
@@ -74,7 +87,16 @@ def looks_foreign(text: Text, known: Set[Text], min_words: int, max_known_share:
 class LanguageGuard(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"min_words": 2, "max_known_share": 0.34}
+        return {
+            "min_words": 2,
+            "max_known_share": 0.34,
+            # A message in another language keeps the classifier's intent when it is at least
+            # this sure of it; below, the other-language reply.
+            "keep_intent_above": 0.6,
+            # Answers to "are you safe?" and to the first-session guide's questions: a guess in
+            # another language is not taken as the person's answer.
+            "never_kept": ["safe_now", "not_safe", "affirm", "deny", "skip_question", "nlu_fallback"],
+        }
 
     @staticmethod
     def required_components() -> List[type]:
@@ -119,12 +141,21 @@ class LanguageGuard(GraphComponent):
             known = set(json.loads((directory / "known_words.json").read_text()))
         return cls(config, model_storage, resource, known)
 
+    def keeps_intent(self, message: Message) -> bool:
+        """Whether the classifier is sure enough of a foreign message's intent to answer it."""
+        intent = message.get(INTENT) or {}
+        return intent.get(INTENT_NAME_KEY) not in (None, *self.config["never_kept"]) and float(
+            intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
+        ) >= float(self.config["keep_intent_above"])
+
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
             if text.startswith("/") or not looks_foreign(
                 text, self.known, self.config["min_words"], self.config["max_known_share"]
             ):
+                continue
+            if self.keeps_intent(message):
                 continue
             message.set(
                 INTENT, {INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True

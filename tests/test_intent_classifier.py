@@ -80,6 +80,16 @@ def test_a_message_without_any_known_word_gets_no_intent():
 
 
 @pytest.mark.parametrize(
+    "text", ["¿cuánto cuesta una sesión?", "wie lange dauert eine sitzung", "治疗要多久"]
+)
+def test_a_message_in_another_language_is_read_by_its_embedding_though_no_word_is_known(text):
+    model, embed = fitted(), RecordingEmbedder()
+    probabilities = intent_classifier.predict(model, [text], embed, 0.8)
+    assert embed.asked == [text]
+    assert np.isclose(probabilities[0].sum(), 1.0)
+
+
+@pytest.mark.parametrize(
     "name, value",
     [
         ("C", 0),
@@ -90,6 +100,8 @@ def test_a_message_without_any_known_word_gets_no_intent():
         ("part_sure", 2),
         ("remark_intents", "greet"),
         ("remark_intents", [1]),
+        ("not_learned", "other_language"),
+        ("not_learned", [None]),
         ("quick_sure", float("nan")),
         ("C", True),
         ("ranking_length", -1),
@@ -241,6 +253,37 @@ def test_remark_intents_without_training_examples_are_refused_at_training():
     data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(GREETINGS, ["greet"] * 4)])
     with pytest.raises(IntentClassifierConfigError, match="gret"):
         classifier.train(data)
+
+
+def test_the_examples_of_an_intent_not_learned_are_left_out_of_training(monkeypatch):
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    class Storage:
+        def write_to(self, resource):
+            import contextlib
+            import tempfile
+            from pathlib import Path
+
+            return contextlib.contextmanager(lambda: (yield Path(tempfile.mkdtemp())))()
+
+    config = {
+        **MeaningIntentClassifier.get_default_config(),
+        "remark_intents": ["greet"],
+        "not_learned": ["other_language"],
+        "embedding_cache": None,
+    }
+    embedder = risk_model.Embedder
+    monkeypatch.setattr(risk_model, "Embedder", lambda **kwargs: embedder(model=CountingModel()))
+    classifier = MeaningIntentClassifier(config, Storage(), None)
+    examples = [(t, "greet") for t in GREETINGS] + [
+        ("see you later", "goodbye"),
+        ("bye for now", "goodbye"),
+        ("hola, necesito ayuda", "other_language"),
+        ("bonjour, j'ai besoin d'aide", "other_language"),
+    ]
+    classifier.train(TrainingData([Message.build(text=t, intent=i) for t, i in examples]))
+    assert sorted(classifier.model.intents) == ["goodbye", "greet"]
 
 
 def test_the_embedding_cache_is_written_after_a_batch_not_after_every_message(tmp_path, monkeypatch):

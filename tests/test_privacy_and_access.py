@@ -143,12 +143,31 @@ def test_control_characters_and_emoji_get_a_friendly_reply(server):
     assert status == 200 and replies
 
 
-@pytest.mark.parametrize("message", ["me siento muy triste", "ich brauche hilfe", "你们周末开门吗？"])
-def test_other_languages_get_a_polite_note_with_the_crisis_line(server, message):
+@pytest.mark.parametrize("message", ["ich brauche hilfe", "你们周末开门吗？"])
+def test_messages_in_other_languages_the_assistant_is_unsure_of_get_a_polite_note_with_the_crisis_line(
+    server, message
+):
     status, replies = server.say(uuid.uuid4().hex, message)
     assert status == 200
     crisis_line = load_clinic_profile().crisis["crisis_line"]
     assert "only answer in English" in texts(replies) and crisis_line in texts(replies)
+
+
+@pytest.mark.parametrize(
+    "message, language",
+    [("¿Cuánto cuesta una sesión de terapia?", "es"), ("Wie lange dauert eine Sitzung?", "de")],
+)
+def test_a_question_in_another_language_gets_its_answer_in_english_after_a_line_in_that_language(
+    server, message, language
+):
+    import yaml
+
+    notes = yaml.safe_load((PROJECT_ROOT / "content" / "server_replies.yml").read_text())["english_only_note"]
+    status, replies = server.say(uuid.uuid4().hex, message)
+    assert status == 200
+    # Rasa's REST channel sends each paragraph of a reply as a message of its own.
+    assert replies[0]["text"] == notes[language] and texts(replies[1:]).strip()
+    assert "only answer in English" not in texts(replies)
 
 
 def test_the_server_keeps_answering_after_bad_input(server):

@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional, Text, Tuple
 import yaml
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from threshold import rasa_overrides
@@ -38,8 +39,15 @@ SERVER_REPLIES_PATH = Path(__file__).resolve().parent.parent / "content" / "serv
 REMINDER_RESPONSE = rasa_overrides.REMINDER_RESPONSE
 CHECK_RESPONSE = "utter_crisis_check"
 ANSWER_INTRO_RESPONSE = "utter_crisis_check_answer_intro"
+ENGLISH_ONLY_RESPONSE = "utter_english_only_note"
+OTHER_LANGUAGE_RESPONSE = "utter_other_language"
+SAFETY_RESPONSES = ("utter_crisis", "utter_medical_emergency")
 # The one-line replies of content/server_replies.yml, by key, and the responses they become.
-LINE_REPLIES = {"crisis_reminder": REMINDER_RESPONSE, "check_in_answer_intro": ANSWER_INTRO_RESPONSE}
+LINE_REPLIES = {
+    "crisis_reminder": REMINDER_RESPONSE,
+    "check_in_answer_intro": ANSWER_INTRO_RESPONSE,
+    "english_only_note": ENGLISH_ONLY_RESPONSE,
+}
 QUESTION_MARKS = re.compile("[?？]")
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "config.yml"
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
@@ -101,6 +109,16 @@ def load_server_replies(path: Path, known_responses) -> Dict[Text, List[Dict[Tex
     return responses
 
 
+def first_reply_of_turn(tracker: DialogueStateTracker) -> bool:
+    """Whether the assistant has said nothing yet since the person's latest message."""
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return True
+        if isinstance(event, BotUttered):
+            return False
+    return True
+
+
 class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
     def __init__(
         self,
@@ -145,8 +163,35 @@ class ClinicResponseGenerator(TemplatedNaturalLanguageGenerator):
         slots = tracker.current_slot_values()
         response = self.generate_from_slots(utter_action, slots, output_channel, **kwargs)
         if utter_action == CHECK_RESPONSE:
-            return self.with_held_answer(response, tracker.latest_message, slots, output_channel)
-        return self.with_second_question(response, utter_action, tracker.latest_message)
+            response = self.with_held_answer(response, tracker.latest_message, slots, output_channel)
+        else:
+            response = self.with_second_question(response, utter_action, tracker.latest_message)
+        if first_reply_of_turn(tracker):
+            response = self.with_english_only_note(response, utter_action, slots, output_channel)
+        return response
+
+    def with_english_only_note(
+        self, response, utter_action: Text, slots: Dict[Text, Any], output_channel: Text
+    ):
+        """A reply in English to a message in another language opens with a line in that
+        language saying the assistant answers in English (content/server_replies.yml), unless
+        the reply has its own version in that language or says so itself. A crisis or emergency
+        reply keeps its words first and ends with the line."""
+        language = slots.get(LANGUAGE_SLOT)
+        if (
+            response is None
+            or not response.get("text")
+            or language in (None, "en")
+            or utter_action == OTHER_LANGUAGE_RESPONSE
+            or f"{utter_action}_{language}" in self.responses
+        ):
+            return response
+        note = self.generate_from_slots(ENGLISH_ONLY_RESPONSE, slots, output_channel) or {}
+        if not note.get("text"):
+            return response
+        if utter_action.startswith(SAFETY_RESPONSES):
+            return {**response, "text": f"{response['text']}\n\n{note['text']}"}
+        return {**response, "text": f"{note['text']}\n\n{response['text']}"}
 
     def held_question(self, message) -> Optional[Text]:
         """The answer response to the question a message also asked, when the risk stage
