@@ -52,9 +52,7 @@ def measured_once(written, model, detail=""):
 
 # The NLU sets, newest first, with the same rule as the risk sets.
 NLU_SETS = {
-    "nlu_test_20.yml": (
-        "Written and committed (b6e057e) before it was measured; never used to choose anything."
-    ),
+    "nlu_test_20.yml": measured_once("b6e057e", "87ddc47"),
     "nlu_test_19.yml": measured_once("f0eb4c2", "6044861"),
     "nlu_test_18.yml": measured_once("4814726", "6044861"),
     "nlu_test_17.yml": measured_once("cd0d260", "e3879f4"),
@@ -108,9 +106,7 @@ async def first_reply(agent, text):
 # The risk sets, newest first. A set's figures count as unseen only on its first
 # measurement; after its misses have been read, it says so.
 RISK_SETS = {
-    "risk_test_22.yml": (
-        "Written and committed (b6e057e) before it was measured; never used to choose anything."
-    ),
+    "risk_test_22.yml": measured_once("b6e057e", "87ddc47"),
     "risk_test_21.yml": measured_once("f0eb4c2", "6044861"),
     "risk_test_20.yml": measured_once("4814726", "6044861"),
     "risk_test_19.yml": measured_once("cd0d260", "e3879f4"),
