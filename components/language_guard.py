@@ -62,17 +62,21 @@ def has_words_of_another_language(text: Text) -> bool:
     """Mostly another script, or a common word of another language: a message that words
     unknown to English may still carry meaning for the multilingual sentence embedding."""
     letters = [c for c in text if c.isalpha()]
-    if letters and sum(bool(_LATIN.match(c)) for c in letters) / len(letters) < 0.5:
-        return True
-    return any(w in FOREIGN_STOP_WORDS for w in words_of(text))
+    return (bool(letters) and mostly_another_script(letters)) or any(
+        w in FOREIGN_STOP_WORDS for w in words_of(text)
+    )
+
+
+def mostly_another_script(letters: List[Text]) -> bool:
+    return sum(bool(_LATIN.match(c)) for c in letters) / len(letters) < 0.5
 
 
 def looks_foreign(text: Text, known: Set[Text], min_words: int, max_known_share: float) -> bool:
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return False  # emoji, numbers, punctuation: not a language question
-    if sum(bool(_LATIN.match(c)) for c in letters) / len(letters) < 0.5:
-        return True  # mostly another script
+    if mostly_another_script(letters):
+        return True
     words = words_of(text)
     if len(words) < min_words:
         return False
