@@ -360,19 +360,22 @@ def fit(
     embedding_weight: float = 2.0,
     emergencies: Optional[Sequence[bool]] = None,
     head_only: Optional[Sequence[bool]] = None,
+    weights: Optional[Sequence[float]] = None,
     seed: int = 2025,
 ) -> RiskModel:
     """The quick and full models over `labels`; with `emergencies` (one flag a text), the
     emergency head too. The head's classes are balanced (weighted inversely to their frequency):
     a body in danger is rare in the corpus, and the head is only asked once the full model reads
     someone else in danger now, so its score leans toward the emergency reply (and is higher
-    than a probability). Texts flagged in `head_only` train the head alone."""
+    than a probability). Texts flagged in `head_only` train the head alone. `weights` (one a
+    text, e.g. language_balance()) weigh the texts in the quick and full models."""
     everything = [normalise(t) for t in texts]
     shared = np.arange(len(texts))
     if head_only is not None:
         shared = np.flatnonzero(~np.asarray(head_only, dtype=bool))
     normalised = [everything[i] for i in shared]
     labels = [labels[i] for i in shared]
+    sample_weight = None if weights is None else np.asarray(weights, dtype=float)[shared]
     chars = TfidfVectorizer(
         analyzer="char_wb",
         ngram_range=(2, 5),
@@ -393,10 +396,10 @@ def fit(
     # No class weights: harmless text is by far the most common, and the model's
     # probabilities should say so (balanced weights doubled the false alarms).
     quick = LogisticRegression(C=c_quick, max_iter=MAX_ITERATIONS, tol=1e-3, random_state=seed)
-    quick.fit(ngrams, labels)
+    quick.fit(ngrams, labels, sample_weight=sample_weight)
     full = LogisticRegression(C=c_full, max_iter=MAX_ITERATIONS, tol=1e-3, random_state=seed)
     full_features = sparse.hstack([ngrams, sparse.csr_matrix(embeddings[shared] * embedding_weight)]).tocsr()
-    full.fit(full_features, labels)
+    full.fit(full_features, labels, sample_weight=sample_weight)
     model = RiskModel(chars, words, quick, full, embedding_weight)
     if emergencies is not None and any(emergencies):
         model.emergency_head = LogisticRegression(
@@ -404,6 +407,26 @@ def fit(
         )
         model.emergency_head.fit(model.full_features(texts, embeddings), np.asarray(emergencies, dtype=bool))
     return model
+
+
+def language_balance(languages: Sequence[Text], labels: Sequence[Text]) -> np.ndarray:
+    """One weight a text, so that no language reads as risk by itself.
+
+    The corpus holds about as many harmless texts as risky ones in each other language, and
+    many more harmless ones in English (every NLU example joins as harmless): a model learns
+    that a message in another language is likelier to be risk, and asked "are you safe?" of
+    plain questions in Spanish or Russian. The harmless texts of a language whose harmless-to-
+    risky odds are below the whole corpus's weigh as much more as brings them up to it. Risky
+    texts always weigh 1: balancing never takes weight from risk."""
+    languages, harmless = np.asarray(languages), np.asarray(labels) == NONE
+    overall = harmless.sum() / max(int((~harmless).sum()), 1)
+    weights = np.ones(len(labels))
+    for language in set(languages.tolist()):
+        mine = languages == language
+        calm, risky = int((mine & harmless).sum()), int((mine & ~harmless).sum())
+        if calm and risky and calm / risky < overall:
+            weights[mine & harmless] = overall / (calm / risky)
+    return weights
 
 
 def risk_of(probabilities: np.ndarray, labels: Iterable[Text] = LABELS) -> np.ndarray:

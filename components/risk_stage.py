@@ -183,6 +183,9 @@ class RiskStage(GraphComponent):
             # When a sentence tells of the past ("I attempted when I was 19"): it is read as part
             # of its message (assess_in_context).
             "time_frames": "content/time_frames.yml",
+            # Weigh each language's harmless texts so that no language reads as risk by itself
+            # (risk_model.language_balance).
+            "balance_languages": False,
             "random_seed": 2025,
         }
 
@@ -255,6 +258,11 @@ class RiskStage(GraphComponent):
     def train(self, training_data: TrainingData) -> Resource:
         corpus = risk_model.load_corpus(Path(self.config["corpus"]))
         texts, labels, emergencies, head_only = training_texts(corpus, training_data)
+        weights = None
+        if self.config["balance_languages"]:
+            # The NLU examples that training_texts adds after the corpus are English.
+            languages = [e.lang for e in corpus] + ["en"] * (len(texts) - len(corpus))
+            weights = risk_model.language_balance(languages, labels)
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embedder = risk_model.Embedder(threads=2, cache_dir=cache)
         embeddings = embedder.embed(texts)
@@ -264,6 +272,7 @@ class RiskStage(GraphComponent):
             embeddings,
             emergencies=emergencies,
             head_only=head_only,
+            weights=weights,
             seed=int(self.config["random_seed"]),
         )
         with self.model_storage.write_to(self.resource) as directory:

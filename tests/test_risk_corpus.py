@@ -1,10 +1,11 @@
 """The risk corpus (risk_corpus/*.yml) is checked like every content file: a misspelt key
 is refused by name instead of silently falling back to a default."""
 
+import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
-from components.risk_model import LABELS, CorpusError, load_corpus
+from components.risk_model import LABELS, CorpusError, language_balance, load_corpus
 
 
 def test_the_shipped_corpus_loads_with_every_item_labelled():
@@ -74,3 +75,25 @@ def test_lines_of_a_file_that_teaches_the_emergency_head_are_marked_head_only(tm
         ("what time do you open", False),
         ("my dad collapsed and is not breathing", True),
     ]
+
+
+def test_language_balance_brings_each_languages_harmless_odds_up_to_the_whole_corpus():
+    languages = ["en"] * 10 + ["es"] * 4 + ["de"] * 3
+    labels = (
+        ["none"] * 7 + ["suicide"] * 3 + ["none", "none", "suicide", "suicide"] + ["none", "none", "suicide"]
+    )
+    weights = language_balance(languages, labels)
+    harmless = np.array(labels) == "none"
+    overall = harmless.sum() / (~harmless).sum()
+    for language in ("en", "es", "de"):
+        mine = np.array(languages) == language
+        odds = weights[mine & harmless].sum() / weights[mine & ~harmless].sum()
+        assert odds >= overall - 1e-9, language
+    # Risky texts always weigh 1, and a language already at the corpus's odds is left alone.
+    assert (weights[~harmless] == 1).all()
+    assert (weights[:10] == 1).all()
+
+
+def test_language_balance_leaves_a_language_with_no_risky_texts_alone():
+    weights = language_balance(["en", "en", "en", "ja"], ["none", "none", "suicide", "none"])
+    assert weights[3] == 1
