@@ -10,8 +10,9 @@ answers in English and gives the crisis line. The RiskStage and the SafetyNet ru
 after this component, so risk in any language still gets the safety replies.
 
 Known words: the English word forms of the spaCy lookup lemmatizer, English stop
-words, and every word of the training examples (except `other_language` ones),
-collected at training time and stored in the model.
+words, and every word of the English training examples (not of `other_language` ones,
+nor of examples written in another language), collected at training time and stored
+in the model.
 """
 
 import json
@@ -65,6 +66,20 @@ def has_words_of_another_language(text: Text) -> bool:
     return (bool(letters) and mostly_another_script(letters)) or any(
         w in FOREIGN_STOP_WORDS for w in words_of(text)
     )
+
+
+def written_in_another_language(text: Text) -> Optional[Text]:
+    """The language of a text with words of another language ("es", "zh"...), or None for
+    English and for text too short to tell. Short English is often misread by the language
+    identifier ("how do i book" as Polish), so only a text with words of another language is
+    asked."""
+    if not has_words_of_another_language(text):
+        return None
+    # The RiskStage owns the language identifier; imported here to keep the modules acyclic.
+    from components.risk_stage import message_language
+
+    language = message_language(text)
+    return None if language in (None, "en") else language
 
 
 def mostly_another_script(letters: List[Text]) -> bool:
@@ -132,8 +147,11 @@ class LanguageGuard(GraphComponent):
             }
             known.update(w.lower() for w in forms)
         for example in training_data.intent_examples:
-            if example.get(INTENT) != OTHER_LANGUAGE:
-                known.update(words_of(example.get(TEXT) or ""))
+            text = example.get(TEXT) or ""
+            # Examples in other languages teach the classifier what they mean, not that their
+            # words are English.
+            if example.get(INTENT) != OTHER_LANGUAGE and written_in_another_language(text) is None:
+                known.update(words_of(text))
         with self.model_storage.write_to(self.resource) as directory:
             (directory / "known_words.json").write_text(json.dumps(sorted(known)))
         self.known = known

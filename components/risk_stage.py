@@ -56,6 +56,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components import risk_model
+from components.language_guard import written_in_another_language
 from components.risk_model import EMERGENCY, INFO, LABELS, NONE, SELF_RISK, THIRD_PARTY, WARNING
 from components.time_frames import DEFAULT_PATH as DEFAULT_TIME_FRAMES
 from components.time_frames import TimeFrames, load_time_frames
@@ -260,8 +261,10 @@ class RiskStage(GraphComponent):
         texts, labels, emergencies, head_only = training_texts(corpus, training_data)
         weights = None
         if self.config["balance_languages"]:
-            # The NLU examples that training_texts adds after the corpus are English.
-            languages = [e.lang for e in corpus] + ["en"] * (len(texts) - len(corpus))
+            # The NLU examples that training_texts adds after the corpus, in their language.
+            languages = [e.lang for e in corpus] + [
+                written_in_another_language(text) or "en" for text in texts[len(corpus) :]
+            ]
             weights = risk_model.language_balance(languages, labels)
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embedder = risk_model.Embedder(threads=2, cache_dir=cache)

@@ -76,3 +76,46 @@ def test_a_foreign_answer_to_a_question_is_never_taken_from_a_guess(intent):
 def test_an_english_message_keeps_its_intent_however_unsure():
     message = guard().process([classified("why does therapy take time", "why_hard_takes_time", 0.1)], None)[0]
     assert message.get("intent")["name"] == "why_hard_takes_time"
+
+
+@pytest.mark.parametrize(
+    "text,language",
+    [
+        ("¿Para qué sirve la terapia? Nunca he ido", "es"),
+        ("我需要帮助，想预约咨询", "zh"),
+        ("Est-ce que la thérapie aide à changer ses habitudes ?", "fr"),
+        ("how do i book", None),
+        ("price per session?", None),
+        ("why does therapy take so long for me", None),
+    ],
+)
+def test_written_in_another_language_names_foreign_text_and_leaves_english_alone(text, language):
+    from components.language_guard import written_in_another_language
+
+    assert written_in_another_language(text) == language
+
+
+def test_training_learns_the_words_of_english_examples_only(tmp_path):
+    from types import SimpleNamespace
+
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.language_guard import LanguageGuard
+
+    examples = [
+        Message(data={"text": "do you take telehealth clients", "intent": "pre_appointment_online"}),
+        Message(
+            data={"text": "¿hacen terapia por videollamada desde casa?", "intent": "pre_appointment_online"}
+        ),
+    ]
+    no_lemmas = SimpleNamespace(model=SimpleNamespace(has_pipe=lambda name: False))
+    component = LanguageGuard(
+        LanguageGuard.get_default_config(), LocalModelStorage(tmp_path), Resource("guard")
+    )
+    component.train(TrainingData(training_examples=examples), no_lemmas)
+    assert "telehealth" in component.known
+    assert "videollamada" not in component.known
+    assert looks_foreign("hacen terapia por videollamada", component.known, min_words=2, max_known_share=0.34)
