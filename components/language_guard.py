@@ -35,6 +35,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from components.languages import message_language
+
 OTHER_LANGUAGE = "other_language"
 # Common words of the languages people most often write in instead; a message of
 # unknown Latin-script words without any of them is more likely a typo or noise.
@@ -75,9 +77,6 @@ def written_in_another_language(text: Text) -> Optional[Text]:
     asked."""
     if not has_words_of_another_language(text):
         return None
-    # The RiskStage owns the language identifier; imported here to keep the modules acyclic.
-    from components.risk_stage import message_language
-
     language = message_language(text)
     return None if language in (None, "en") else language
 

@@ -409,7 +409,9 @@ def fit(
     return model
 
 
-def language_balance(languages: Sequence[Text], labels: Sequence[Text]) -> np.ndarray:
+def language_balance(
+    languages: Sequence[Text], labels: Sequence[Text], counted: Optional[Sequence[bool]] = None
+) -> np.ndarray:
     """One weight a text, so that no language reads as risk by itself.
 
     The corpus holds about as many harmless texts as risky ones in each other language, and
@@ -417,12 +419,14 @@ def language_balance(languages: Sequence[Text], labels: Sequence[Text]) -> np.nd
     that a message in another language is likelier to be risk, and asked "are you safe?" of
     plain questions in Spanish or Russian. The harmless texts of a language whose harmless-to-
     risky odds are below the whole corpus's weigh as much more as brings them up to it. Risky
-    texts always weigh 1: balancing never takes weight from risk."""
+    texts always weigh 1: balancing never takes weight from risk. Only the `counted` texts (the
+    ones the models are fitted on, not the emergency head's own) count toward the odds."""
     languages, harmless = np.asarray(languages), np.asarray(labels) == NONE
-    overall = harmless.sum() / max(int((~harmless).sum()), 1)
+    counted = np.ones(len(labels), dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
+    overall = (harmless & counted).sum() / max(int((~harmless & counted).sum()), 1)
     weights = np.ones(len(labels))
     for language in set(languages.tolist()):
-        mine = languages == language
+        mine = (languages == language) & counted
         calm, risky = int((mine & harmless).sum()), int((mine & ~harmless).sum())
         if calm and risky and calm / risky < overall:
             weights[mine & harmless] = overall / (calm / risky)

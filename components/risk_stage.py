@@ -55,8 +55,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components import risk_model
+from components import language_guard, languages, risk_model
 from components.language_guard import written_in_another_language
+from components.languages import message_language
 from components.risk_model import EMERGENCY, INFO, LABELS, NONE, SELF_RISK, THIRD_PARTY, WARNING
 from components.time_frames import DEFAULT_PATH as DEFAULT_TIME_FRAMES
 from components.time_frames import TimeFrames, load_time_frames
@@ -81,56 +82,6 @@ HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + (
     "delete_conversation",
     "chat_privacy",
 )
-MIN_WORDS_FOR_LANGUAGE = 3
-# The languages a message is told apart among: English, the languages most spoken in US
-# homes, and a few more that people write in. Without a closed list, short English
-# questions came out as Nigerian Pidgin or Scots.
-LANGUAGES = [
-    "en",
-    "es",
-    "zh",
-    "tl",
-    "vi",
-    "ar",
-    "fr",
-    "ko",
-    "ru",
-    "pt",
-    "ht",
-    "de",
-    "it",
-    "pl",
-    "hi",
-    "ja",
-    "ur",
-    "fa",
-    "uk",
-    "nl",
-    "tr",
-    "id",
-]
-_identifier = None
-
-
-def language_identifier():
-    global _identifier
-    if _identifier is None:
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-        _identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
-        _identifier.set_languages(LANGUAGES)
-    return _identifier
-
-
-def message_language(text: Text) -> Optional[Text]:
-    """ISO code of the message's language, or None when it is too short to tell."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return None
-    non_latin = sum(ord(c) > 0x24F for c in letters) / len(letters) > 0.5
-    if not non_latin and len(text.split()) < MIN_WORDS_FOR_LANGUAGE:
-        return None
-    return language_identifier().classify(text)[0]
 
 
 def training_texts(
@@ -209,12 +160,21 @@ class RiskStage(GraphComponent):
         """The corpus files and the model's code, so that `rasa train` trains the risk model
         again when either changes (Rasa sees only the NLU data and this config)."""
         digest = hashlib.sha256(Path(risk_model.__file__).read_bytes())
+        # The training weights depend on how languages are told apart, too.
+        for module in (__file__, language_guard.__file__, languages.__file__):
+            digest.update(Path(module).read_bytes())
         for path in sorted(Path(config.get("corpus") or "risk_corpus").glob("*.yml")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context) -> "RiskStage":
+        # YAML reads "no" or "off" as text, which Python would take as true.
+        if not isinstance(config.get("balance_languages"), bool):
+            raise ValueError(
+                f"config.yml, RiskStage: 'balance_languages' must be true or false, "
+                f"got {config.get('balance_languages')!r}"
+            )
         return cls(config, model_storage, resource)
 
     @classmethod
@@ -265,7 +225,7 @@ class RiskStage(GraphComponent):
             languages = [e.lang for e in corpus] + [
                 written_in_another_language(text) or "en" for text in texts[len(corpus) :]
             ]
-            weights = risk_model.language_balance(languages, labels)
+            weights = risk_model.language_balance(languages, labels, counted=[not h for h in head_only])
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
         embedder = risk_model.Embedder(threads=2, cache_dir=cache)
         embeddings = embedder.embed(texts)

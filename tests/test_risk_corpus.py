@@ -77,21 +77,28 @@ def test_lines_of_a_file_that_teaches_the_emergency_head_are_marked_head_only(tm
     ]
 
 
-def test_language_balance_brings_each_languages_harmless_odds_up_to_the_whole_corpus():
+def test_language_balance_brings_a_language_below_the_corpus_odds_exactly_up_to_them():
     languages = ["en"] * 10 + ["es"] * 4 + ["de"] * 3
-    labels = (
-        ["none"] * 7 + ["suicide"] * 3 + ["none", "none", "suicide", "suicide"] + ["none", "none", "suicide"]
-    )
+    labels = ["none"] * 7 + ["suicide"] * 3
+    labels += ["none", "none", "suicide", "suicide"] + ["none", "none", "suicide"]
     weights = language_balance(languages, labels)
     harmless = np.array(labels) == "none"
     overall = harmless.sum() / (~harmless).sum()
-    for language in ("en", "es", "de"):
-        mine = np.array(languages) == language
-        odds = weights[mine & harmless].sum() / weights[mine & ~harmless].sum()
-        assert odds >= overall - 1e-9, language
-    # Risky texts always weigh 1, and a language already at the corpus's odds is left alone.
+    spanish = np.array(languages) == "es"
+    assert weights[spanish & harmless].sum() / weights[spanish & ~harmless].sum() == pytest.approx(overall)
+    # Risky texts always weigh 1; languages at or above the corpus's odds (en 7:3, de 2:1) are left alone.
     assert (weights[~harmless] == 1).all()
-    assert (weights[:10] == 1).all()
+    assert (weights[~spanish] == 1).all()
+
+
+def test_language_balance_counts_only_the_texts_the_models_are_fitted_on():
+    languages = ["en", "en", "en", "es", "es", "en"]
+    labels = ["none", "none", "suicide", "none", "suicide", "none"]
+    everything = language_balance(languages, labels)
+    without_last = language_balance(languages, labels, counted=[True] * 5 + [False])
+    # Counting the last harmless English text raises the corpus's odds (4:2), so Spanish weighs more.
+    assert everything[3] == pytest.approx(2.0)
+    assert without_last[3] == pytest.approx(1.5)
 
 
 def test_language_balance_leaves_a_language_with_no_risky_texts_alone():

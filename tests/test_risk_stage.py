@@ -496,3 +496,16 @@ def test_the_risk_model_is_trained_again_when_its_corpus_changes(tmp_path):
     assert RiskStage.fingerprint_addon({"corpus": str(corpus)}) == before
     (corpus / "a.yml").write_text('examples:\n  - {text: "hello there", label: none, family: f, lang: en}\n')
     assert RiskStage.fingerprint_addon({"corpus": str(corpus)}) != before
+
+
+@pytest.mark.parametrize("value", ["no", "off", 1, None])
+def test_balance_languages_that_is_not_true_or_false_is_refused_by_name(value):
+    config = {**RiskStage.get_default_config(), "balance_languages": value}
+    with pytest.raises(ValueError, match="balance_languages"):
+        RiskStage.create(config, None, None, None)
+
+
+def test_balance_languages_true_or_false_is_accepted():
+    for value in (True, False):
+        config = {**RiskStage.get_default_config(), "balance_languages": value}
+        assert RiskStage.create(config, None, None, None).config["balance_languages"] is value
