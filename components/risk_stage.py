@@ -36,6 +36,7 @@ Spanish crisis message gets the Spanish crisis reply (threshold/nlg.py).
 import hashlib
 import logging
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text, Tuple
 
@@ -84,26 +85,61 @@ HARMLESS_NLU_EXCLUDED = SAFETY_INTENTS + (
 )
 
 
-def training_texts(
-    examples: List[risk_model.Example], training_data: TrainingData
-) -> Tuple[List[Text], List[Text], List[bool], List[bool]]:
-    """The risk corpus, plus every NLU example of a harmless intent as `none`: texts, labels,
-    whether each shows a body in danger now (the emergency head's answer), and whether it
-    teaches the emergency head alone."""
-    texts = [e.text for e in examples]
-    labels = [e.label for e in examples]
-    emergencies = [e.emergency for e in examples]
-    head_only = [e.head_only for e in examples]
-    known = {risk_model.normalise(t) for t in texts}
+@dataclass
+class TrainingSet:
+    """What the risk models learn from, one entry a text: the risk corpus, then every NLU
+    example of a harmless intent as `none`."""
+
+    texts: List[Text]
+    labels: List[Text]
+    # A body in danger now (the emergency head's answer).
+    emergencies: List[bool]
+    # Teaches the emergency head alone.
+    head_only: List[bool]
+    # The text's language: the corpus says it; an NLU example is English unless
+    # language_guard.written_in_another_language finds another.
+    languages: List[Text]
+
+
+def training_set(examples: List[risk_model.Example], training_data: TrainingData) -> TrainingSet:
+    """The risk corpus, plus every NLU example of a harmless intent as `none`."""
+    found = TrainingSet(
+        [e.text for e in examples],
+        [e.label for e in examples],
+        [e.emergency for e in examples],
+        [e.head_only for e in examples],
+        [e.lang for e in examples],
+    )
+    known = {risk_model.normalise(t) for t in found.texts}
     for example in training_data.intent_examples:
         text = example.get(TEXT) or ""
         if example.get(INTENT) not in HARMLESS_NLU_EXCLUDED and risk_model.normalise(text) not in known:
-            texts.append(text)
-            labels.append(NONE)
-            emergencies.append(False)
-            head_only.append(False)
+            found.texts.append(text)
+            found.labels.append(NONE)
+            found.emergencies.append(False)
+            found.head_only.append(False)
+            found.languages.append(written_in_another_language(text) or "en")
             known.add(risk_model.normalise(text))
-    return texts, labels, emergencies, head_only
+    return found
+
+
+def fit_model(training: TrainingSet, embeddings: np.ndarray, config: Dict[Text, Any]) -> risk_model.RiskModel:
+    """The risk models as the stage trains them (config: the RiskStage's), for the stage and the
+    evaluation scripts alike."""
+    weights = None
+    if config["balance_languages"]:
+        weights = risk_model.language_balance(
+            training.languages, training.labels, counted=[not h for h in training.head_only]
+        )
+    return risk_model.fit(
+        training.texts,
+        training.labels,
+        embeddings,
+        emergencies=training.emergencies,
+        head_only=training.head_only,
+        weights=weights,
+        seed=int(config["random_seed"]),
+    )
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -217,31 +253,14 @@ class RiskStage(GraphComponent):
     # Training ------------------------------------------------------------------
 
     def train(self, training_data: TrainingData) -> Resource:
-        corpus = risk_model.load_corpus(Path(self.config["corpus"]))
-        texts, labels, emergencies, head_only = training_texts(corpus, training_data)
-        weights = None
-        if self.config["balance_languages"]:
-            # The NLU examples that training_texts adds after the corpus, in their language.
-            languages = [e.lang for e in corpus] + [
-                written_in_another_language(text) or "en" for text in texts[len(corpus) :]
-            ]
-            weights = risk_model.language_balance(languages, labels, counted=[not h for h in head_only])
+        training = training_set(risk_model.load_corpus(Path(self.config["corpus"])), training_data)
         cache = Path(self.config["embedding_cache"]) if self.config.get("embedding_cache") else None
-        embedder = risk_model.Embedder(threads=2, cache_dir=cache)
-        embeddings = embedder.embed(texts)
-        self.model = risk_model.fit(
-            texts,
-            labels,
-            embeddings,
-            emergencies=emergencies,
-            head_only=head_only,
-            weights=weights,
-            seed=int(self.config["random_seed"]),
-        )
+        embeddings = risk_model.Embedder(threads=2, cache_dir=cache).embed(training.texts)
+        self.model = fit_model(training, embeddings, self.config)
         with self.model_storage.write_to(self.resource) as directory:
             with open(directory / "risk_model.pkl", "wb") as handle:
                 pickle.dump(self.model, handle)
-        logger.info("Risk model trained on %d pieces of text", len(texts))
+        logger.info("Risk model trained on %d pieces of text", len(training.texts))
         return self.resource
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from components import risk_model  # noqa: E402
-from components.risk_stage import RiskStage, training_texts  # noqa: E402
+from components.risk_stage import RiskStage, fit_model, training_set  # noqa: E402
 from components.safety_net import SafetyNet, load_patterns  # noqa: E402
 from components.time_frames import load_time_frames  # noqa: E402
 
@@ -73,16 +73,11 @@ def train():
 
     stage_config = dict(RiskStage.get_default_config(), **component_config("RiskStage"))
     examples = risk_model.load_corpus(ROOT / stage_config["corpus"])
-    texts, labels, emergencies, head_only = training_texts(examples, load_data(str(ROOT / "data" / "nlu")))
-    embeddings = risk_model.Embedder(threads=2, cache_dir=ROOT / stage_config["embedding_cache"]).embed(texts)
-    return risk_model.fit(
-        texts,
-        labels,
-        embeddings,
-        emergencies=emergencies,
-        head_only=head_only,
-        seed=int(stage_config["random_seed"]),
+    training = training_set(examples, load_data(str(ROOT / "data" / "nlu")))
+    embeddings = risk_model.Embedder(threads=2, cache_dir=ROOT / stage_config["embedding_cache"]).embed(
+        training.texts
     )
+    return fit_model(training, embeddings, stage_config)
 
 
 def decide(stage, patterns, net_config, text):

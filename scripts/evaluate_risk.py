@@ -251,7 +251,7 @@ def main():
     args = parser.parse_args()
     from rasa.shared.nlu.training_data.loading import load_data
 
-    from components.risk_stage import training_texts
+    from components.risk_stage import TrainingSet, fit_model, training_set
 
     config = stage_config()
     # Lines that teach the emergency head alone are not the full model's to score; they join
@@ -259,11 +259,12 @@ def main():
     whole_corpus = risk_model.load_corpus(ROOT / config["corpus"])
     corpus = [e for e in whole_corpus if not e.head_only]
     head_lines = [e for e in whole_corpus if e.head_only]
-    texts, labels, _, _ = training_texts(corpus, load_data(str(ROOT / "data" / "nlu")))
+    training = training_set(corpus, load_data(str(ROOT / "data" / "nlu")))
     # The NLU examples join as harmless pieces, each its own family.
     examples = corpus + [
-        risk_model.Example(t, label, f"nlu_{i % 20}", "en", "nlu")
-        for i, (t, label) in enumerate(zip(texts[len(corpus) :], labels[len(corpus) :]))
+        risk_model.Example(text, label, f"nlu_{i % 20}", language, "nlu")
+        for i, (text, label, language) in enumerate(zip(training.texts, training.labels, training.languages))
+        if i >= len(corpus)
     ]
     embedder = risk_model.Embedder(threads=2, cache_dir=CACHE)
     started = time.time()
@@ -287,12 +288,16 @@ def main():
     trained = examples + head_lines
     if head_lines:
         embeddings = np.vstack([embeddings, embedder.embed([e.text for e in head_lines])])
-    model = risk_model.fit(
-        [e.text for e in trained],
-        [e.label for e in trained],
+    model = fit_model(
+        TrainingSet(
+            [e.text for e in trained],
+            [e.label for e in trained],
+            [e.emergency for e in trained],
+            [e.head_only for e in trained],
+            [e.lang for e in trained],
+        ),
         embeddings,
-        emergencies=[e.emergency for e in trained],
-        head_only=[e.head_only for e in trained],
+        config,
     )
     stage = make_stage(model, risk_model.Embedder(threads=1))
     lines += ["## The risk stage alone (no patterns, no classifier), trained on the whole corpus", ""]

@@ -509,3 +509,35 @@ def test_balance_languages_true_or_false_is_accepted():
     for value in (True, False):
         config = {**RiskStage.get_default_config(), "balance_languages": value}
         assert RiskStage.create(config, None, None, None).config["balance_languages"] is value
+
+
+def test_the_training_set_adds_harmless_nlu_examples_in_their_language_and_leaves_safety_answers_out():
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from components.risk_model import Example
+    from components.risk_stage import training_set
+
+    corpus = [Example("I want to die tonight", "suicide", "plain", "en", "corpus")]
+    nlu = TrainingData(
+        [
+            Message(data={"text": "how much does a session cost", "intent": "pre_appointment_cost"}),
+            Message(
+                data={
+                    "text": "¿Cuánto cuesta una sesión de terapia con ustedes?",
+                    "intent": "pre_appointment_cost",
+                }
+            ),
+            Message(data={"text": "no i'm not safe", "intent": "not_safe"}),
+            Message(data={"text": "i want to die tonight", "intent": "crisis"}),
+        ]
+    )
+    found = training_set(corpus, nlu)
+    assert found.texts == [
+        "I want to die tonight",
+        "how much does a session cost",
+        "¿Cuánto cuesta una sesión de terapia con ustedes?",
+    ]
+    assert found.labels == ["suicide", "none", "none"]
+    assert found.languages == ["en", "en", "es"]
+    assert len(found.emergencies) == len(found.head_only) == 3
