@@ -35,7 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from components.languages import message_language
+from components.languages import message_language, mostly_another_script
 
 OTHER_LANGUAGE = "other_language"
 # Common words of the languages people most often write in instead; a message of
@@ -54,7 +54,6 @@ def _foreign_stop_words() -> Set[Text]:
 
 FOREIGN_STOP_WORDS = _foreign_stop_words()
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_LATIN = re.compile(r"[A-Za-z]")
 
 
 def words_of(text: Text) -> List[Text]:
@@ -79,10 +78,6 @@ def written_in_another_language(text: Text) -> Optional[Text]:
         return None
     language = message_language(text)
     return None if language in (None, "en") else language
-
-
-def mostly_another_script(letters: List[Text]) -> bool:
-    return sum(bool(_LATIN.match(c)) for c in letters) / len(letters) < 0.5
 
 
 def looks_foreign(text: Text, known: Set[Text], min_words: int, max_known_share: float) -> bool:

@@ -4,7 +4,8 @@ Shared by the RiskStage (a Spanish crisis message gets the Spanish crisis reply;
 examples are weighed alike) and the LanguageGuard (which examples teach English words).
 """
 
-from typing import Optional, Text
+import unicodedata
+from typing import Optional, Sequence, Text
 
 MIN_WORDS_FOR_LANGUAGE = 3
 # The languages a message is told apart among: English, the languages most spoken in US
@@ -47,12 +48,22 @@ def language_identifier():
     return _identifier
 
 
+def is_latin(letter: Text) -> bool:
+    """A letter of the Latin script, with or without marks ("a", "é", "ắ")."""
+    return unicodedata.name(letter, "").startswith("LATIN")
+
+
+def mostly_another_script(letters: Sequence[Text]) -> bool:
+    """Most of these letters are not Latin (Chinese, Arabic, Cyrillic...): a text that is
+    surely not English, however short. Vietnamese and Polish are Latin script."""
+    return bool(letters) and sum(is_latin(c) for c in letters) / len(letters) < 0.5
+
+
 def message_language(text: Text) -> Optional[Text]:
     """ISO code of the message's language, or None when it is too short to tell."""
     letters = [c for c in text if c.isalpha()]
     if not letters:
         return None
-    non_latin = sum(ord(c) > 0x24F for c in letters) / len(letters) > 0.5
-    if not non_latin and len(text.split()) < MIN_WORDS_FOR_LANGUAGE:
+    if not mostly_another_script(letters) and len(text.split()) < MIN_WORDS_FOR_LANGUAGE:
         return None
     return language_identifier().classify(text)[0]

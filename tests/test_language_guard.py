@@ -119,3 +119,20 @@ def test_training_learns_the_words_of_english_examples_only(tmp_path):
     assert "telehealth" in component.known
     assert "videollamada" not in component.known
     assert looks_foreign("hacen terapia por videollamada", component.known, min_words=2, max_known_share=0.34)
+
+
+@pytest.mark.parametrize(
+    "text, another",
+    [
+        ("Tôi cắt sâu quá, máu chảy không ngừng", False),
+        ("Czy mogę przyjść w sobotę?", False),
+        ("how much is a session", False),
+        ("我想预约一次咨询", True),
+        ("Сколько стоит консультация?", True),
+        ("كم سعر الجلسة؟", True),
+    ],
+)
+def test_another_script_means_letters_outside_the_latin_script_even_with_marks(text, another):
+    from components.languages import mostly_another_script
+
+    assert mostly_another_script([c for c in text if c.isalpha()]) is another
