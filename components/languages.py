@@ -49,8 +49,10 @@ def language_identifier():
 
 
 def is_latin(letter: Text) -> bool:
-    """A letter of the Latin script, with or without marks ("a", "é", "ắ")."""
-    return unicodedata.name(letter, "").startswith("LATIN")
+    """A letter of the Latin script, with or without marks ("a", "é", "ắ"), also in its full-width
+    or bold forms ("ｉ", "𝐢"), which people paste from fancy-text generators."""
+    plain = unicodedata.normalize("NFKC", letter)
+    return bool(plain) and all(unicodedata.name(c, "").startswith("LATIN") for c in plain if c.isalpha())
 
 
 def mostly_another_script(letters: Sequence[Text]) -> bool:
@@ -66,4 +68,4 @@ def message_language(text: Text) -> Optional[Text]:
         return None
     if not mostly_another_script(letters) and len(text.split()) < MIN_WORDS_FOR_LANGUAGE:
         return None
-    return language_identifier().classify(text)[0]
+    return language_identifier().classify(unicodedata.normalize("NFKC", text))[0]

@@ -126,6 +126,8 @@ def test_training_learns_the_words_of_english_examples_only(tmp_path):
     [
         ("Tôi cắt sâu quá, máu chảy không ngừng", False),
         ("Czy mogę przyjść w sobotę?", False),
+        ("Ở đâu?", False),
+        ("ｉ ｗａｎｔ ｔｏ ｄｉｅ", False),
         ("how much is a session", False),
         ("我想预约一次咨询", True),
         ("Сколько стоит консультация?", True),
@@ -136,3 +138,9 @@ def test_another_script_means_letters_outside_the_latin_script_even_with_marks(t
     from components.languages import mostly_another_script
 
     assert mostly_another_script([c for c in text if c.isalpha()]) is another
+
+
+def test_english_in_full_width_letters_is_read_as_english():
+    from components.languages import message_language
+
+    assert message_language("ｉ ｗａｎｔ ｔｏ ｄｉｅ ｔｏｎｉｇｈｔ") == "en"
