@@ -59,16 +59,22 @@ def make_stage(model, embedder):
     return stage
 
 
-def grouped_cv(examples, embeddings, folds: int):
+def grouped_cv(examples, embeddings, folds: int, balance_languages: bool = False):
+    """Out-of-fold probabilities, each fold fitted as the stage fits (with the language balance
+    when the stage uses it, counted on the fold's own texts)."""
     from sklearn.model_selection import GroupKFold
 
     texts = [e.text for e in examples]
     labels = np.array([e.label for e in examples])
+    languages = [e.lang for e in examples]
     groups = [f"{e.label}:{e.family}" for e in examples]
     quick = np.zeros((len(texts), len(LABELS)))
     full = np.zeros((len(texts), len(LABELS)))
     for train, test in GroupKFold(n_splits=folds).split(texts, labels, groups):
-        model = risk_model.fit([texts[i] for i in train], labels[train], embeddings[train])
+        weights = None
+        if balance_languages:
+            weights = risk_model.language_balance([languages[i] for i in train], list(labels[train]))
+        model = risk_model.fit([texts[i] for i in train], labels[train], embeddings[train], weights=weights)
         quick[test] = model.quick_probabilities([texts[i] for i in test])
         full[test] = model.full_probabilities([texts[i] for i in test], embeddings[test])
     return quick, full
@@ -279,7 +285,7 @@ def main():
         "",
     ]
     if not args.no_cv:
-        quick, full = grouped_cv(examples, embeddings, args.folds)
+        quick, full = grouped_cv(examples, embeddings, args.folds, bool(config["balance_languages"]))
         cv_lines, truth, scores = cv_report(examples, quick, full, config)
         lines += ["## Cross-validation grouped by warning-sign family", ""] + cv_lines + [""]
         RESULTS.mkdir(exist_ok=True)
