@@ -267,10 +267,12 @@ def main():
     head_lines = [e for e in whole_corpus if e.head_only]
     training = training_set(corpus, load_data(str(ROOT / "data" / "nlu")))
     # The NLU examples join as harmless pieces, each its own family.
+    nlu_part = slice(len(corpus), None)
     examples = corpus + [
         risk_model.Example(text, label, f"nlu_{i % 20}", language, "nlu")
-        for i, (text, label, language) in enumerate(zip(training.texts, training.labels, training.languages))
-        if i >= len(corpus)
+        for i, (text, label, language) in enumerate(
+            zip(training.texts[nlu_part], training.labels[nlu_part], training.languages[nlu_part])
+        )
     ]
     embedder = risk_model.Embedder(threads=2, cache_dir=CACHE)
     started = time.time()
