@@ -8,13 +8,15 @@ share of caught crises that get the full crisis reply rather than the check-in.
 The components themselves decide (RiskStage.process, then SafetyNet._apply); the
 intent classifier is left out, as it cannot raise or lower an alarm.
 
-Development sets only (tests/data/dev/, and the first five frozen sets, which have
-been read since their measurements): the newest frozen set is never used for a choice.
+Development sets only (tests/data/dev/, and every frozen risk set but the newest, each
+read since its measurement): the newest frozen set is never used for a choice.
 
-Usage: .venv/bin/python scripts/compare_risk_settings.py   (about 10 minutes: one
-training of the risk model, then a minute or two per setting)
+Usage: .venv/bin/python scripts/compare_risk_settings.py [--without FILE.yml ...]
+(about 20 minutes: one training of the risk model, on the corpus less the files named with
+--without, then a minute or two per setting)
 """
 
+import argparse
 import sys
 from collections import Counter
 from pathlib import Path
@@ -45,8 +47,17 @@ def numbered_frozen_sets(pattern):
 READ_FROZEN = numbered_frozen_sets("risk_test*.yml")[:-1]
 CAUGHT = {"crisis", "medical_emergency", "crisis_check"}
 FULL = {"crisis", "medical_emergency"}
-# (check_threshold, emergency_check_below); the first row is config.yml's.
-SETTINGS = [(None, None), (0.3, 0.0), (0.3, 0.1), (0.35, 0.1), (0.4, 0.1)]
+# (crisis_threshold, check_threshold, emergency_check_below); the first row is config.yml's.
+SETTINGS = [
+    (None, None, None),
+    (0.7, 0.3, 0.0),
+    (0.7, 0.3, 0.1),
+    (0.7, 0.35, 0.1),
+    (0.7, 0.4, 0.1),
+    (0.75, 0.3, 0.1),
+    (0.8, 0.3, 0.1),
+    (0.85, 0.3, 0.1),
+]
 
 
 def component_config(name):
@@ -99,10 +110,11 @@ def decide(stage, patterns, net_config, text):
     return (message.get("intent") or {}).get("name")
 
 
-def measure(model, patterns, messages, check, emergency_below):
+def measure(model, patterns, messages, crisis, check, emergency_below):
     stage_config = dict(RiskStage.get_default_config(), **component_config("RiskStage"))
     net_config = component_config("SafetyNet")
     if check is not None:
+        stage_config["crisis_threshold"] = crisis
         stage_config["check_threshold"] = check
         net_config["emergency_check_below"] = emergency_below
     stage = RiskStage(stage_config, None, None, model)
@@ -132,21 +144,26 @@ def count_outcome(counts, expected, intent):
 def main():
     import spacy
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--without", nargs="*", default=[], help="corpus files to leave out")
+    args = parser.parse_args()
     messages = development_messages()
     patterns = load_patterns(
         ROOT / "content" / "safety_patterns.yml", spacy.load(str(ROOT / ".spacy" / "en_threshold"))
     )
-    model = train()
+    model = train(set(args.without))
     print(
-        "| check-in threshold | emergency pattern softened below | risk caught | emergencies | "
-        "someone else | harmless: full alarms | harmless: check-ins | caught crises given the full reply |"
+        "| crisis threshold | check-in threshold | emergency pattern softened below | risk caught | "
+        "emergencies | someone else | harmless: full alarms | harmless: check-ins | "
+        "caught crises given the full reply |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    for check, emergency_below in SETTINGS:
-        c = measure(model, patterns, messages, check, emergency_below)
-        label = ["config.yml", ""] if check is None else [check, emergency_below]
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for crisis, check, emergency_below in SETTINGS:
+        c = measure(model, patterns, messages, crisis, check, emergency_below)
+        label = ["config.yml", "", ""] if check is None else [crisis, check, emergency_below]
         print(
-            f"| {label[0]} | {label[1]} | {c['caught']}/{c['crisis']} = {c['caught'] / c['crisis']:.1%} | "
+            f"| {label[0]} | {label[1]} | {label[2]} | "
+            f"{c['caught']}/{c['crisis']} = {c['caught'] / c['crisis']:.1%} | "
             f"{c['emergency']}/{c['medical_emergency']} | {c['third']}/{c['third_party']} | "
             f"{c['alarms']}/{c['harmless']} = {c['alarms'] / c['harmless']:.1%} | "
             f"{c['checks']}/{c['harmless']} = {c['checks'] / c['harmless']:.1%} | "
