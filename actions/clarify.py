@@ -6,7 +6,9 @@ threshold; the message's intent_ranking still holds the classifier's guesses. Th
 on nlu_fallback (data/rules/conversation.yml) runs this action. It offers the likely
 guesses as buttons whose payloads are /<intent>, so one tap gets the answer through the
 ordinary rules, with a last "something else" button. With no likely guess it sends the
-fallback reply, as the rule did before.
+fallback reply, as the rule did before, or for a message in another language the reply that
+says the assistant answers in English (the LanguageGuard asks for the question when the
+classifier is unsure of a message in another language).
 
 The question is the response utter_clarify (data/responses/conversation.yml), filled
 with the clinic's values by the server like every reply; the button titles come from
@@ -25,7 +27,15 @@ from actions.conversation import button
 from threshold.clarify_options import FALLBACK_INTENT, NEVER_OFFERED, ClarifyOptions, fill_placeholders
 
 QUESTION_RESPONSE = "utter_clarify"
+QUESTION_IN_ANOTHER_LANGUAGE_RESPONSE = "utter_clarify_another_language"
 FALLBACK_RESPONSE = "utter_fallback"
+OTHER_LANGUAGE_RESPONSE = "utter_other_language"
+GUARD_KEY = "language_guard"  # components/language_guard.py
+
+
+def _foreign(latest_message: Dict[Text, Any]) -> bool:
+    """Whether the LanguageGuard found the message is not in English."""
+    return bool((latest_message.get(GUARD_KEY) or {}).get("foreign"))
 
 
 def _set_by_a_later_stage(latest_message: Dict[Text, Any]) -> bool:
@@ -59,11 +69,17 @@ class ActionClarify(Action):
         guesses = (
             [] if _set_by_a_later_stage(latest) else self.options.likely_intents(latest.get("intent_ranking"))
         )
+        foreign = _foreign(latest)
         if not guesses:
-            dispatcher.utter_message(response=FALLBACK_RESPONSE)
+            # A message in another language with no guess to offer gets the reply that says the
+            # assistant answers in English (components/language_guard.py asked for the question).
+            dispatcher.utter_message(response=OTHER_LANGUAGE_RESPONSE if foreign else FALLBACK_RESPONSE)
             return []
         buttons = [self._button(intent, self.options.titles[intent]) for intent in guesses]
         if self.options.something_else:
             buttons.append(self._button(*self.options.something_else))
-        dispatcher.utter_message(response=QUESTION_RESPONSE, buttons=buttons)
+        # In another language the question keeps the numbers of the note it replaces.
+        dispatcher.utter_message(
+            response=QUESTION_IN_ANOTHER_LANGUAGE_RESPONSE if foreign else QUESTION_RESPONSE, buttons=buttons
+        )
         return []

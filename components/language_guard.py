@@ -4,8 +4,10 @@ The assistant answers in English only. A message whose words are mostly unknown
 to English keeps the intent the classifier is sure of (its multilingual sentence
 embedding reads the meaning: "¿Cuánto cuesta una sesión?" is a question about cost),
 and its reply in English opens with a line in the person's language saying so
-(threshold/nlg.py). When the classifier is not sure, the message gets the intent
-`other_language` (confidence 1.0), and its reply says politely that the assistant
+(threshold/nlg.py). When the classifier is less sure but has a likely guess, the message
+gets the clarifying question (intent `nlu_fallback`, its guesses as buttons: one tap gets
+the answer), as an unsure English message does. With no likely guess, the message gets the
+intent `other_language` (confidence 1.0), and its reply says politely that the assistant
 answers in English and gives the crisis line. The RiskStage and the SafetyNet run
 after this component, so risk in any language still gets the safety replies.
 
@@ -38,6 +40,10 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from components.languages import message_language, mostly_another_script
 
 OTHER_LANGUAGE = "other_language"
+FALLBACK = "nlu_fallback"
+# In /model/parse and the tracker's latest message: {"foreign": true} for a message the guard
+# found is not in English, so the clarifying question (actions/clarify.py) knows it too.
+GUARD_KEY = "language_guard"
 # Common words of the languages people most often write in instead; a message of
 # unknown Latin-script words without any of them is more likely a typo or noise.
 FOREIGN_LANGUAGES = ("es", "fr", "de", "pt", "it", "nl", "pl", "tr", "id", "tl", "vi", "ro")
@@ -94,6 +100,21 @@ def looks_foreign(text: Text, known: Set[Text], min_words: int, max_known_share:
     return sum(w in known for w in words) / len(words) <= max_known_share
 
 
+def check_thresholds(config: Dict[Text, Any]) -> None:
+    """Both thresholds are numbers from 0 to 1, the clarifying one not above the other."""
+    for field in ("keep_intent_above", "clarify_above"):
+        value = config.get(field)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise ValueError(
+                f"config.yml, LanguageGuard: '{field}' must be a number from 0 to 1, got {value!r}"
+            )
+    if config["clarify_above"] > config["keep_intent_above"]:
+        raise ValueError(
+            "config.yml, LanguageGuard: 'clarify_above' must not be above 'keep_intent_above', "
+            f"got {config['clarify_above']!r} and {config['keep_intent_above']!r}"
+        )
+
+
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True, model_from="SpacyNLP"
 )
@@ -106,6 +127,11 @@ class LanguageGuard(GraphComponent):
             # A message in another language keeps the classifier's intent when it is at least
             # this sure of it; below, the other-language reply.
             "keep_intent_above": 0.6,
+            # Below that, the clarifying question with the classifier's guesses as buttons when its
+            # best guess is at least this: the clarifying question's own floor for a real contender
+            # (threshold/clarify_options.py, MIN_FIRST_CONFIDENCE). Below, the other-language reply
+            # (also sent by the clarifying question when it finds no guess to offer as a button).
+            "clarify_above": 0.2,
             # Answers to "are you safe?" and to the first-session guide's questions: a guess in
             # another language is not taken as the person's answer.
             "never_kept": ["safe_now", "not_safe", "affirm", "deny", "skip_question", "nlu_fallback"],
@@ -129,6 +155,7 @@ class LanguageGuard(GraphComponent):
 
     @classmethod
     def create(cls, config, model_storage, resource, execution_context) -> "LanguageGuard":
+        check_thresholds(config)
         return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData, model: SpacyModel) -> Resource:
@@ -153,6 +180,7 @@ class LanguageGuard(GraphComponent):
 
     @classmethod
     def load(cls, config, model_storage, resource, execution_context, **kwargs) -> "LanguageGuard":
+        check_thresholds(config)
         with model_storage.read_from(resource) as directory:
             known = set(json.loads((directory / "known_words.json").read_text()))
         return cls(config, model_storage, resource, known)
@@ -164,6 +192,22 @@ class LanguageGuard(GraphComponent):
             intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0
         ) >= float(self.config["keep_intent_above"])
 
+    def best_guess(self, message: Message) -> Dict[Text, Any]:
+        """The classifier's most likely intent, whatever the FallbackClassifier decided."""
+        ranking = [
+            r
+            for r in message.get(INTENT_RANKING_KEY) or []
+            if r.get(INTENT_NAME_KEY) not in (FALLBACK, OTHER_LANGUAGE)
+        ]
+        return max(ranking, key=lambda r: float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0), default={})
+
+    def asks_which(self, guess: Dict[Text, Any]) -> bool:
+        """Whether an unsure foreign message is worth a clarifying question: its best guess is
+        likely enough, and not an answer to a question (never taken from a guess)."""
+        return guess.get(INTENT_NAME_KEY) not in (None, *self.config["never_kept"]) and float(
+            guess.get(PREDICTED_CONFIDENCE_KEY) or 0.0
+        ) >= float(self.config["clarify_above"])
+
     def process(self, messages: List[Message], model: SpacyModel) -> List[Message]:
         for message in messages:
             text = message.get(TEXT) or ""
@@ -171,7 +215,18 @@ class LanguageGuard(GraphComponent):
                 text, self.known, self.config["min_words"], self.config["max_known_share"]
             ):
                 continue
+            message.set(GUARD_KEY, {"foreign": True}, add_to_output=True)
             if self.keeps_intent(message):
+                continue
+            guess = self.best_guess(message)
+            if self.asks_which(guess):
+                confidence = float(guess.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+                fallback = {INTENT_NAME_KEY: FALLBACK, PREDICTED_CONFIDENCE_KEY: confidence}
+                message.set(INTENT, dict(fallback), add_to_output=True)
+                ranking = [
+                    r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK
+                ]
+                message.set(INTENT_RANKING_KEY, [fallback] + ranking, add_to_output=True)
                 continue
             message.set(
                 INTENT, {INTENT_NAME_KEY: OTHER_LANGUAGE, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True

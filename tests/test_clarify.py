@@ -167,6 +167,24 @@ def test_no_good_candidate_gets_the_existing_fallback_reply(guesses):
     assert message["buttons"] == []
 
 
+def found_foreign(message):
+    """A message as the LanguageGuard leaves one it found is not in English."""
+    return dict(message, language_guard={"foreign": True})
+
+
+def test_a_message_in_another_language_with_no_guess_to_offer_gets_the_other_language_reply():
+    message = run(found_foreign(unsure(("greet", 0.3))))
+    assert message["response"] == "utter_other_language"
+    assert message["buttons"] == []
+    assert run(unsure(("greet", 0.3)))["response"] == "utter_fallback"
+
+
+def test_a_message_in_another_language_with_a_likely_guess_gets_the_clarifying_question_in_its_version():
+    message = run(found_foreign(unsure(("pre_appointment_cost", 0.5), ("pre_appointment_online", 0.2))))
+    assert message["response"] == "utter_clarify_another_language"
+    assert offered(message) == ["pre_appointment_cost", "pre_appointment_online"]
+
+
 def test_a_weak_second_guess_is_left_out():
     best = 0.40
     under_share_of_best = round(best * MIN_SHARE_OF_BEST - 0.01, 3)

@@ -4,6 +4,7 @@ import json
 import re
 
 import pytest
+import yaml
 from conftest import (
     ARTICLE_TOPICS,
     BOOKING_URL,
@@ -14,6 +15,7 @@ from conftest import (
     CRISIS_LINE,
     CRISIS_REPLIES,
     EMERGENCY_NUMBER,
+    PROJECT_ROOT,
     exercises_for,
     step_line,
 )
@@ -292,6 +294,35 @@ def test_an_unsure_message_gets_the_clarifying_question_and_one_tap_gets_the_ans
     assert first.startswith("/") and first[1:] in options.titles
     rule_answer = new_conversation().say(first)[0]["action"]
     assert conversation.say(first)[0]["action"] == rule_answer != "utter_clarify"
+
+
+def test_an_unsure_message_in_another_language_gets_the_clarifying_question_with_the_numbers(
+    conversation, new_conversation
+):
+    """The LanguageGuard asks instead of sending the other-language note when the classifier has a
+    likely guess; the question keeps the note's numbers, and one tap gets the answer."""
+    from threshold.clarify_options import FALLBACK_INTENT, load_clarify_options
+
+    options = load_clarify_options()
+    path = PROJECT_ROOT / "tests" / "data" / "dev" / "nlu_messages_other_languages.yml"
+    messages = [m["text"] for m in yaml.safe_load(path.read_text(encoding="utf-8"))["messages"]]
+    unsure = next(
+        (
+            text
+            for text in messages
+            if conversation.parse(text)["intent"]["name"] == FALLBACK_INTENT
+            and (conversation.parse(text).get("language_guard") or {}).get("foreign")
+            and options.likely_intents(conversation.parse(text)["intent_ranking"])
+        ),
+        None,
+    )
+    assert unsure, "no message in another language got the clarifying question"
+    asked = conversation.say(unsure)[0]
+    assert asked["action"] == "utter_clarify_another_language"
+    assert CRISIS_LINE in asked["text"] and EMERGENCY_NUMBER in asked["text"]
+    first = asked["buttons"][0]["payload"]
+    assert first.startswith("/") and first[1:] in options.titles
+    assert conversation.say(first)[0]["action"] == new_conversation().say(first)[0]["action"]
 
 
 @pytest.mark.parametrize("remark", ["ugh, long day at work.", "hi there!", "thanks for earlier."])

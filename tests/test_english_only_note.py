@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 import yaml
-from conftest import PROJECT_ROOT
+from conftest import CRISIS_LINE, EMERGENCY_NUMBER, PROJECT_ROOT
 
 ANSWER = "utter_pre_appointment_cost"
 NOTES = yaml.safe_load((PROJECT_ROOT / "content" / "server_replies.yml").read_text(encoding="utf-8"))[
@@ -78,3 +78,10 @@ def test_only_the_first_reply_of_a_turn_gets_the_note(generator):
 @pytest.mark.parametrize("action", ["utter_crisis", "utter_crisis_check", "utter_medical_emergency"])
 def test_a_safety_reply_without_a_version_in_the_language_comes_first_and_the_note_after(generator, action):
     assert reply(generator, action, "fr") == f"{english(generator, action)}\n\n{NOTES['fr']}"
+
+
+def test_the_clarifying_question_in_another_language_opens_with_the_note_and_keeps_the_numbers(generator):
+    # It takes the place of the other-language reply, which gives both numbers.
+    text = reply(generator, "utter_clarify_another_language", "es")
+    assert text.startswith(NOTES["es"])
+    assert CRISIS_LINE in text and EMERGENCY_NUMBER in text

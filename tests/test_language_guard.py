@@ -57,13 +57,68 @@ def test_a_foreign_message_keeps_an_intent_the_classifier_is_sure_of():
     assert message.get("intent")["name"] == "pre_appointment_cost"
 
 
-def test_a_foreign_message_the_classifier_is_unsure_of_gets_the_other_language_reply():
+def test_a_foreign_message_the_classifier_is_unsure_of_gets_the_clarifying_question_with_its_guess():
+    from threshold.clarify_options import load_clarify_options
+
     unsure = guard().config["keep_intent_above"] - 0.01
+    assert unsure >= guard().config["clarify_above"]
     message = guard().process([classified("cuánto cuesta una sesión", "pre_appointment_cost", unsure)], None)[
         0
     ]
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert message.get("language_guard") == {"foreign": True}
+    ranking = message.get("intent_ranking")
+    assert ranking[0]["name"] == "nlu_fallback"
+    assert "other_language" not in [r["name"] for r in ranking]
+    # The clarifying question offers the guess as a button.
+    assert "pre_appointment_cost" in load_clarify_options().likely_intents(ranking)
+
+
+def test_a_foreign_message_after_the_fallback_classifier_still_gets_the_clarifying_question():
+    message = classified("cuánto cuesta una sesión", "nlu_fallback", 0.45)
+    message.set(
+        "intent_ranking",
+        [{"name": "nlu_fallback", "confidence": 0.45}, {"name": "pre_appointment_cost", "confidence": 0.3}],
+    )
+    message = guard().process([message], None)[0]
+    assert message.get("intent") == {"name": "nlu_fallback", "confidence": 0.3}
+    assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "pre_appointment_cost"]
+
+
+def test_a_foreign_message_without_a_likely_guess_gets_the_other_language_reply():
+    unlikely = guard().config["clarify_above"] - 0.01
+    message = guard().process(
+        [classified("cuánto cuesta una sesión", "pre_appointment_cost", unlikely)], None
+    )[0]
     assert message.get("intent")["name"] == "other_language"
     assert message.get("intent_ranking")[0]["name"] == "other_language"
+
+
+def test_a_foreign_message_whose_best_guess_is_an_answer_gets_the_other_language_reply():
+    message = classified("sí, claro, cuánto", "safe_now", 0.5)
+    message.set(
+        "intent_ranking",
+        [{"name": "safe_now", "confidence": 0.5}, {"name": "pre_appointment_cost", "confidence": 0.4}],
+    )
+    assert "safe_now" in guard().config["never_kept"]
+    assert guard().process([message], None)[0].get("intent")["name"] == "other_language"
+
+
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        ({"clarify_above": "0.2"}, "clarify_above"),
+        ({"clarify_above": True}, "clarify_above"),
+        ({"keep_intent_above": 1.5}, "keep_intent_above"),
+        ({"clarify_above": 0.7, "keep_intent_above": 0.6}, "clarify_above"),
+    ],
+)
+def test_a_bad_threshold_stops_the_guard_with_the_field_named(changes, field):
+    from components.language_guard import LanguageGuard
+
+    config = dict(LanguageGuard.get_default_config(), **changes)
+    with pytest.raises(ValueError, match=f"'{field}'"):
+        LanguageGuard.create(config, None, None, None)
 
 
 @pytest.mark.parametrize("intent", ["safe_now", "not_safe", "affirm", "deny", "nlu_fallback"])
@@ -76,6 +131,7 @@ def test_a_foreign_answer_to_a_question_is_never_taken_from_a_guess(intent):
 def test_an_english_message_keeps_its_intent_however_unsure():
     message = guard().process([classified("why does therapy take time", "why_hard_takes_time", 0.1)], None)[0]
     assert message.get("intent")["name"] == "why_hard_takes_time"
+    assert message.get("language_guard") is None
 
 
 @pytest.mark.parametrize(

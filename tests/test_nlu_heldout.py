@@ -117,22 +117,34 @@ def test_intent_accuracy_on_a_development_set(
 # 129/200 right, 6/200 answered as another intent.
 OTHER_LANGUAGES = "nlu_messages_other_languages.yml"
 MIN_RIGHT_IN_OTHER_LANGUAGES = 0.58
+# A message the classifier is unsure of gets the clarifying question with its guesses
+# (components/language_guard.py, clarify_above): 164/200 right or offered when it came in
+# (137 right), against 137/200 before; the limit sits as far under as the strict one does.
+MIN_RIGHT_OR_OFFERED_IN_OTHER_LANGUAGES = 0.72
 MAX_ANSWERED_WRONG_IN_OTHER_LANGUAGES = 0.06
 
 
 def test_messages_in_other_languages_get_the_answer_they_asked_for(conversation):
     from components.risk_stage import SAFETY_INTENTS
+    from threshold.clarify_options import FALLBACK_INTENT, load_clarify_options
 
+    options = load_clarify_options()
     messages = _development_set(OTHER_LANGUAGES)
-    right, wrong = [], []
+    right, offered, wrong = [], [], []
     for message in messages:
-        got = conversation.parse(message["text"])["intent"]["name"]
+        parse = conversation.parse(message["text"])
+        got = parse["intent"]["name"]
         if got == message["intent"]:
             right.append(message["text"])
-        elif got not in ("other_language", "nlu_fallback", *SAFETY_INTENTS):
+        elif got == FALLBACK_INTENT and message["intent"] in options.likely_intents(parse["intent_ranking"]):
+            offered.append(message["text"])
+        elif got not in ("other_language", FALLBACK_INTENT, *SAFETY_INTENTS):
             wrong.append((message["text"], message["intent"], got))
     MEASUREMENTS[f"development NLU set {OTHER_LANGUAGES}"] = (
-        f"right {len(right)}/{len(messages)}, answered as another intent {len(wrong)}/{len(messages)}"
+        f"right {len(right)}/{len(messages)}, right or offered in a clarifying question "
+        f"{len(right) + len(offered)}/{len(messages)}, "
+        f"answered as another intent {len(wrong)}/{len(messages)}"
     )
     assert len(right) / len(messages) >= MIN_RIGHT_IN_OTHER_LANGUAGES
+    assert (len(right) + len(offered)) / len(messages) >= MIN_RIGHT_OR_OFFERED_IN_OTHER_LANGUAGES
     assert len(wrong) / len(messages) <= MAX_ANSWERED_WRONG_IN_OTHER_LANGUAGES, wrong

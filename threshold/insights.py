@@ -125,7 +125,8 @@ def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCount
             last_action[row.sender_id] = row.action_name
         elif kind == "bot":
             reply = (_data(row).get("metadata") or {}).get("utter_action")
-            week.totals["clarifying_questions"] += reply == CLARIFY_REPLY
+            # utter_clarify, or its version for a message in another language.
+            week.totals["clarifying_questions"] += reply is not None and reply.startswith(CLARIFY_REPLY)
             week.totals["fallbacks"] += reply == FALLBACK_REPLY
             week.totals["booking_replies"] += reply == BOOKING_REPLY
             week.totals["crisis_replies"] += reply in CRISIS_REPLIES
