@@ -27,6 +27,7 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
+from components.language_guard import GUARD_KEY as LANGUAGE_GUARD_KEY
 from components.untrained_policy import UntrainedPolicy
 from threshold import rasa_overrides
 
@@ -59,7 +60,13 @@ def failed_action_this_turn(tracker: DialogueStateTracker, actions: Iterable[Tex
 class ActionServerFallbackPolicy(UntrainedPolicy):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"priority": 7, "actions": [], "response": None, "action_timeout_seconds": 5}
+        return {
+            "priority": 7,
+            "actions": [],
+            "response": None,
+            "in_another_language": {},
+            "action_timeout_seconds": 5,
+        }
 
     def __init__(
         self,
@@ -71,7 +78,41 @@ class ActionServerFallbackPolicy(UntrainedPolicy):
     ) -> None:
         super().__init__(config, model_storage, resource, execution_context, featurizer)
         self.replies, timeout = self._validated(config)
+        self.replies_in_another_language = self._validated_in_another_language(config, self.replies)
         rasa_overrides.configure_action_client(timeout)
+
+    @staticmethod
+    def _validated_in_another_language(
+        config: Dict[Text, Any], replies: Dict[Text, Text]
+    ) -> Dict[Text, Text]:
+        """`in_another_language`: for some of `actions`, the response instead when the LanguageGuard
+        found the message is not in English."""
+        mapping = config.get("in_another_language") or {}
+        if not isinstance(mapping, dict):
+            raise InvalidConfigException(
+                "ActionServerFallbackPolicy: `in_another_language` must map action names to responses."
+            )
+        for action, response in mapping.items():
+            if action not in replies:
+                raise InvalidConfigException(
+                    f"ActionServerFallbackPolicy: `in_another_language` names `{action}`, "
+                    "which is not in `actions`."
+                )
+            if not isinstance(response, str) or not response.startswith("utter_"):
+                raise InvalidConfigException(
+                    "ActionServerFallbackPolicy: `in_another_language`: the response for "
+                    f"`{action}` must name an utter_ response."
+                )
+        return dict(mapping)
+
+    def reply_for(self, failed: Text, tracker: DialogueStateTracker) -> Text:
+        """The failed action's response, in its version for a message in another language if any."""
+        parse = tracker.latest_message.parse_data if tracker.latest_message else {}
+        if (parse.get(LANGUAGE_GUARD_KEY) or {}).get(
+            "foreign"
+        ) and failed in self.replies_in_another_language:
+            return self.replies_in_another_language[failed]
+        return self.replies[failed]
 
     @staticmethod
     def _validated(config: Dict[Text, Any]):
@@ -114,7 +155,9 @@ class ActionServerFallbackPolicy(UntrainedPolicy):
         return replies, timeout
 
     def missing_from(self, domain: Domain) -> List[Text]:
-        names = list(self.replies) + list(self.replies.values())
+        names = (
+            list(self.replies) + list(self.replies.values()) + list(self.replies_in_another_language.values())
+        )
         return [name for name in dict.fromkeys(names) if name not in domain.action_names_or_texts]
 
     def predict_action_probabilities(
@@ -127,7 +170,7 @@ class ActionServerFallbackPolicy(UntrainedPolicy):
         probabilities = self._default_predictions(domain)
         failed = failed_action(tracker, self.replies)
         if failed:
-            probabilities[domain.index_for_action(self.replies[failed])] = 1.0
+            probabilities[domain.index_for_action(self.reply_for(failed, tracker))] = 1.0
         elif leave_failed_loop(tracker, self.replies):
             probabilities[domain.index_for_action(ACTION_DEACTIVATE_LOOP_NAME)] = 1.0
         else:

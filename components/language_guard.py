@@ -125,7 +125,7 @@ class LanguageGuard(GraphComponent):
             "min_words": 2,
             "max_known_share": 0.34,
             # A message in another language keeps the classifier's intent when it is at least
-            # this sure of it; below, the other-language reply.
+            # this sure of it; below, the clarifying question or the other-language reply.
             "keep_intent_above": 0.6,
             # Below that, the clarifying question with the classifier's guesses as buttons when its
             # best guess is at least this: the clarifying question's own floor for a real contender

@@ -94,6 +94,25 @@ def test_each_action_gets_its_own_configured_reply(make_policy, domain):
         assert domain.action_names_or_texts[failed.max_confidence_index] == response
 
 
+def test_a_message_in_another_language_gets_the_reply_configured_for_it(make_policy, domain):
+    policy = make_policy(
+        actions={"action_clarify": "utter_fallback"},
+        response=None,
+        in_another_language={"action_clarify": "utter_other_language"},
+    )
+    foreign = UserUttered(
+        "ich brauche hilfe",
+        {"name": "nlu_fallback", "confidence": 0.3},
+        parse_data={"language_guard": {"foreign": True}},
+    )
+    failed = policy.predict_action_probabilities(tracker(foreign, ActionExecuted("action_clarify")), domain)
+    assert domain.action_names_or_texts[failed.max_confidence_index] == "utter_other_language"
+    english = policy.predict_action_probabilities(
+        tracker(user("nlu_fallback"), ActionExecuted("action_clarify")), domain
+    )
+    assert domain.action_names_or_texts[english.max_confidence_index] == "utter_fallback"
+
+
 def test_the_shipped_config_covers_every_custom_action_that_answers_a_message():
     policies = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["policies"]
     configured = [p for p in policies if p["name"].endswith("ActionServerFallbackPolicy")][0]["actions"]
@@ -147,6 +166,9 @@ def test_the_configured_timeout_keeps_the_wait_short():
         {"action_timeout_seconds": "4"},
         {"action_timeout_seconds": True},
         {"action_timeout_seconds": 301},
+        {"in_another_language": ["utter_other_language"]},
+        {"in_another_language": {"action_not_configured": "utter_other_language"}},
+        {"in_another_language": {"action_suggest_exercise": "other_language"}},
     ],
 )
 def test_bad_settings_stop_with_a_clear_error(make_policy, overrides):

@@ -147,6 +147,8 @@ def test_control_characters_and_emoji_get_a_friendly_reply(server):
 def test_messages_in_other_languages_the_assistant_is_unsure_of_get_a_polite_note_with_the_crisis_line(
     server, message
 ):
+    # No action server runs beside this server: a message that asks for the clarifying question
+    # gets the note from the ActionServerFallbackPolicy (config.yml, in_another_language).
     status, replies = server.say(uuid.uuid4().hex, message)
     assert status == 200
     crisis_line = load_clinic_profile().crisis["crisis_line"]
