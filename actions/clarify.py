@@ -24,18 +24,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import CLARIFY, CLINIC
 from actions.conversation import button
-from threshold.clarify_options import FALLBACK_INTENT, NEVER_OFFERED, ClarifyOptions, fill_placeholders
+from threshold.clarify_options import (
+    FALLBACK_INTENT,
+    NEVER_OFFERED,
+    ClarifyOptions,
+    fill_placeholders,
+    found_in_another_language,
+)
 
 QUESTION_RESPONSE = "utter_clarify"
 QUESTION_IN_ANOTHER_LANGUAGE_RESPONSE = "utter_clarify_another_language"
 FALLBACK_RESPONSE = "utter_fallback"
 OTHER_LANGUAGE_RESPONSE = "utter_other_language"
-GUARD_KEY = "language_guard"  # components/language_guard.py
-
-
-def _foreign(latest_message: Dict[Text, Any]) -> bool:
-    """Whether the LanguageGuard found the message is not in English."""
-    return bool((latest_message.get(GUARD_KEY) or {}).get("foreign"))
 
 
 def _set_by_a_later_stage(latest_message: Dict[Text, Any]) -> bool:
@@ -69,7 +69,7 @@ class ActionClarify(Action):
         guesses = (
             [] if _set_by_a_later_stage(latest) else self.options.likely_intents(latest.get("intent_ranking"))
         )
-        foreign = _foreign(latest)
+        foreign = found_in_another_language(latest)
         if not guesses:
             # A message in another language with no guess to offer gets the reply that says the
             # assistant answers in English (components/language_guard.py asked for the question).

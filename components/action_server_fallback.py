@@ -27,9 +27,9 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import InvalidConfigException
 
-from components.language_guard import GUARD_KEY as LANGUAGE_GUARD_KEY
 from components.untrained_policy import UntrainedPolicy
 from threshold import rasa_overrides
+from threshold.clarify_options import found_in_another_language
 
 # Rasa's own limit; a longer one would only make people wait longer.
 RASA_REQUEST_TIMEOUT_SECONDS = 300
@@ -107,10 +107,8 @@ class ActionServerFallbackPolicy(UntrainedPolicy):
 
     def reply_for(self, failed: Text, tracker: DialogueStateTracker) -> Text:
         """The failed action's response, in its version for a message in another language if any."""
-        parse = tracker.latest_message.parse_data if tracker.latest_message else {}
-        if (parse.get(LANGUAGE_GUARD_KEY) or {}).get(
-            "foreign"
-        ) and failed in self.replies_in_another_language:
+        parse = tracker.latest_message.parse_data if tracker.latest_message else None
+        if found_in_another_language(parse) and failed in self.replies_in_another_language:
             return self.replies_in_another_language[failed]
         return self.replies[failed]
 

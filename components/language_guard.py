@@ -38,12 +38,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from components.languages import message_language, mostly_another_script
+from threshold.clarify_options import LANGUAGE_GUARD_KEY
 
 OTHER_LANGUAGE = "other_language"
 FALLBACK = "nlu_fallback"
-# In /model/parse and the tracker's latest message: {"foreign": true} for a message the guard
-# found is not in English, so the clarifying question (actions/clarify.py) knows it too.
-GUARD_KEY = "language_guard"
 # Common words of the languages people most often write in instead; a message of
 # unknown Latin-script words without any of them is more likely a typo or noise.
 FOREIGN_LANGUAGES = ("es", "fr", "de", "pt", "it", "nl", "pl", "tr", "id", "tl", "vi", "ro")
@@ -215,7 +213,7 @@ class LanguageGuard(GraphComponent):
                 text, self.known, self.config["min_words"], self.config["max_known_share"]
             ):
                 continue
-            message.set(GUARD_KEY, {"foreign": True}, add_to_output=True)
+            message.set(LANGUAGE_GUARD_KEY, {"foreign": True}, add_to_output=True)
             if self.keeps_intent(message):
                 continue
             guess = self.best_guess(message)

@@ -19,6 +19,17 @@ CLARIFY_PATH = PROJECT_ROOT / "content" / "clarify.yml"
 DOMAIN_PATH = PROJECT_ROOT / "domain.yml"
 
 FALLBACK_INTENT = "nlu_fallback"
+# Set by the LanguageGuard (components/language_guard.py) in a message's parse data:
+# {"foreign": true} when the message is not in English, so the clarifying question and its
+# stand-in when the action server is down (components/action_server_fallback.py) know it too.
+LANGUAGE_GUARD_KEY = "language_guard"
+
+
+def found_in_another_language(parse_data: Optional[Mapping[Text, Any]]) -> bool:
+    """Whether the LanguageGuard found the message of this parse data is not in English."""
+    return bool(((parse_data or {}).get(LANGUAGE_GUARD_KEY) or {}).get("foreign"))
+
+
 # Answered only by the safety replies, or set by the language guard: never a guess to offer,
 # whatever the classifier's ranking says (the risk stage and safety net set them at 1.0).
 SAFETY_INTENTS = ("crisis", "medical_emergency", "crisis_third_party", "crisis_info", "crisis_check")

@@ -30,7 +30,8 @@ from threshold.article_topics import article_topics
 SMALL = 5
 HIDDEN = "hidden"
 CRISIS_REPLIES = ("utter_crisis", "utter_medical_emergency", "utter_crisis_check", "utter_crisis_third_party")
-CLARIFY_REPLY = "utter_clarify"
+# The clarifying question, and its version for a message in another language.
+CLARIFY_REPLIES = ("utter_clarify", "utter_clarify_another_language")
 FALLBACK_REPLY = "utter_fallback"
 BOOKING_REPLY = "utter_book_appointment"
 BOOKING_PAYLOAD = "/book_appointment"
@@ -125,8 +126,7 @@ def count_events(rows: Iterable, topics: Iterable[Text]) -> Dict[Text, WeekCount
             last_action[row.sender_id] = row.action_name
         elif kind == "bot":
             reply = (_data(row).get("metadata") or {}).get("utter_action")
-            # utter_clarify, or its version for a message in another language.
-            week.totals["clarifying_questions"] += reply is not None and reply.startswith(CLARIFY_REPLY)
+            week.totals["clarifying_questions"] += reply in CLARIFY_REPLIES
             week.totals["fallbacks"] += reply == FALLBACK_REPLY
             week.totals["booking_replies"] += reply == BOOKING_REPLY
             week.totals["crisis_replies"] += reply in CRISIS_REPLIES
